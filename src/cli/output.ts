@@ -1,0 +1,28 @@
+/** Output helpers: everything printed goes through redact(). */
+import { redact } from '../redact.ts';
+
+export const isTTY = (): boolean => Boolean(process.stdout.isTTY) && !process.env['CI'];
+
+const colours = { red: 31, green: 32, yellow: 33, blue: 34, dim: 2, bold: 1 } as const;
+export type Colour = keyof typeof colours;
+
+export function paint(colour: Colour, text: string): string {
+  if (!isTTY() || process.env['NO_COLOR']) return text;
+  return `\x1b[${colours[colour]}m${text}\x1b[0m`;
+}
+
+export function out(line: string): void {
+  process.stdout.write(redact(line) + '\n');
+}
+
+export function err(line: string): void {
+  process.stderr.write(redact(line) + '\n');
+}
+
+/** `host: message` for every line of a (possibly multi-line) message. */
+export function hostLines(host: string, text: string): string[] {
+  return text
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => `${host}: ${l}`);
+}
