@@ -69,7 +69,12 @@ export function numberOption(
 ): number {
   if (value === undefined) return fallback;
   const n = Number(value);
-  if (!Number.isFinite(n) || n < range.min || n > range.max || (range.integer && !Number.isInteger(n))) {
+  if (
+    !Number.isFinite(n) ||
+    n < range.min ||
+    n > range.max ||
+    (range.integer && !Number.isInteger(n))
+  ) {
     throw new ConfigError(
       `--${name} ${value}: expected ${range.integer ? 'a whole number' : 'a number'} from ${range.min} to ${range.max}`,
     );

@@ -26,7 +26,8 @@ export function formatError(e: unknown): string {
     if (process.env['DEBUG'] && e.stack) lines.push(e.stack);
     return lines.join('\n');
   }
-  const message = e instanceof Error ? (process.env['DEBUG'] ? (e.stack ?? e.message) : e.message) : String(e);
+  const message =
+    e instanceof Error ? (process.env['DEBUG'] ? (e.stack ?? e.message) : e.message) : String(e);
   return `${paint('red', '✗')} unexpected error: ${message}\n  hint: run again with DEBUG=1 for details`;
 }
 

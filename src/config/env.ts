@@ -1,0 +1,261 @@
+/**
+ * `.env`: loaded with dotenv (parse only: the process environment is not touched) and
+ * validated into one frozen, typed object. Every problem is reported at once, naming the key
+ * and what it is for. `.env.example` documents the same keys (a unit test keeps them in step).
+ */
+import { readFileSync, existsSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { resolve, dirname } from 'node:path';
+import { parse } from 'dotenv';
+import { ConfigError } from '../errors.ts';
+import { Secret } from '../redact.ts';
+
+export type DnsProviderName = 'none' | 'powerdns' | 'cloudns' | 'cloudflare';
+export type WebServer = 'apache' | 'nginx';
+export type Database = 'none' | 'galera' | 'tidb';
+
+export interface Config {
+  readonly file: string;
+  readonly domain: string;
+  readonly webServer: WebServer;
+  readonly database: Database;
+  readonly dns: DnsConfig;
+  readonly dnsTtl: number;
+  readonly acme: AcmeConfig | undefined;
+  readonly ssh: SshConfig;
+  /** Resolver to use for the cluster's names (the lab's DNS); the system's when undefined. */
+  readonly labDns: string | undefined;
+}
+
+export type DnsConfig =
+  | { readonly provider: 'none' }
+  | {
+      readonly provider: 'powerdns';
+      readonly apiUrl: string;
+      readonly apiKey: Secret;
+      readonly zone: string;
+    }
+  | {
+      readonly provider: 'cloudns';
+      readonly authId: string | undefined;
+      readonly subAuthId: string | undefined;
+      readonly password: Secret;
+      readonly zone: string;
+    }
+  | { readonly provider: 'cloudflare'; readonly apiToken: Secret; readonly zone: string };
+
+export interface AcmeConfig {
+  readonly directoryUrl: string;
+  readonly email: string;
+  readonly caBundle: string | undefined;
+}
+
+export interface SshConfig {
+  readonly user: string | undefined;
+  readonly key: string | undefined;
+  readonly knownHosts: string;
+}
+
+/** Every key the tool reads, with what it is for (shown in errors and kept in step with .env.example). */
+export const ENV_KEYS: Readonly<Record<string, string>> = {
+  DOMAIN: 'the domain the cluster serves; apps answer at <app>.DOMAIN',
+  WEB_SERVER: 'the web front: apache (default) or nginx',
+  DATABASE: 'the replicated database: none (default), galera or tidb',
+  DNS_PROVIDER: 'who serves DNS for DOMAIN: none, powerdns, cloudns or cloudflare',
+  DNS_TTL: 'TTL in seconds of the A records Shoestring manages (default 60)',
+  PDNS_API_URL: 'PowerDNS HTTP API base URL, e.g. http://ns1.example.com:8081',
+  PDNS_API_KEY: 'PowerDNS API key (X-API-Key)',
+  PDNS_ZONE: 'PowerDNS zone holding DOMAIN (default DOMAIN)',
+  CLOUDNS_AUTH_ID: 'ClouDNS API user id (or CLOUDNS_SUB_AUTH_ID)',
+  CLOUDNS_SUB_AUTH_ID: 'ClouDNS API sub-user id (or CLOUDNS_AUTH_ID)',
+  CLOUDNS_AUTH_PASSWORD: 'ClouDNS API password',
+  CLOUDNS_ZONE: 'ClouDNS zone holding DOMAIN (default DOMAIN)',
+  CLOUDFLARE_API_TOKEN: 'Cloudflare API token with Zone.DNS edit permission',
+  CLOUDFLARE_ZONE: 'Cloudflare zone holding DOMAIN (default DOMAIN)',
+  TLS: 'acme (default when DNS_PROVIDER is set: a wildcard certificate by DNS-01) or off',
+  ACME_DIRECTORY_URL: "ACME directory URL (default Let's Encrypt production)",
+  ACME_EMAIL: 'contact e-mail for the ACME account (required when TLS=acme)',
+  ACME_CA_BUNDLE: "PEM file to trust for the ACME server's HTTPS (test CAs only)",
+  SSH_USER: 'user to log in as (default: ~/.ssh/config, else root); servers.txt user@host wins',
+  SSH_KEY: 'private key file to log in with (default: ssh-agent and ~/.ssh/config)',
+  SSH_KNOWN_HOSTS: 'known_hosts file for the servers (default .shoestring/known_hosts)',
+  LAB_DNS: 'resolver for the cluster names (set by the lab; leave empty for real servers)',
+};
+
+/** Keys whose values are secrets: registered for redaction as soon as they are read. */
+export const SECRET_KEYS = [
+  'PDNS_API_KEY',
+  'CLOUDNS_AUTH_PASSWORD',
+  'CLOUDFLARE_API_TOKEN',
+] as const;
+
+const LETS_ENCRYPT = 'https://acme-v02.api.letsencrypt.org/directory';
+const DOMAIN_RE =
+  /^(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]([a-z0-9-]{0,61}[a-z0-9])?$/;
+
+export function isValidDomain(domain: string): boolean {
+  return DOMAIN_RE.test(domain);
+}
+
+export function loadConfigFile(file: string): Config {
+  const path = resolve(file);
+  if (!existsSync(path)) {
+    throw new ConfigError(`${file} not found`, [], {
+      hint: 'copy .env.example to .env and fill it in, or point --env at your file',
+    });
+  }
+  return validateEnv(parse(readFileSync(path)), file);
+}
+
+/** Pure: validates parsed key/values. `file` names the source in errors; relative paths resolve against its folder. */
+export function validateEnv(raw: Record<string, string>, file: string): Config {
+  const problems: string[] = [];
+  const base = dirname(resolve(file));
+  for (const key of SECRET_KEYS) {
+    const v = raw[key];
+    if (v) new Secret(v); // registers for redaction before anything can print it
+  }
+  const get = (key: string): string | undefined => {
+    const v = raw[key]?.trim();
+    return v === undefined || v === '' ? undefined : v;
+  };
+  const need = (key: string, why = ENV_KEYS[key] ?? ''): string => {
+    const v = get(key);
+    if (v === undefined) problems.push(`${key} is missing: ${why}`);
+    return v ?? '';
+  };
+  const oneOf = <T extends string>(key: string, allowed: readonly T[], fallback: T): T => {
+    const v = get(key);
+    if (v === undefined) return fallback;
+    if (!(allowed as readonly string[]).includes(v)) {
+      problems.push(`${key}=${v} is not one of ${allowed.join(', ')}: ${ENV_KEYS[key]}`);
+      return fallback;
+    }
+    return v as T;
+  };
+  const url = (key: string, value: string): void => {
+    if (value === '') return;
+    try {
+      const u = new URL(value);
+      if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('scheme');
+    } catch {
+      problems.push(`${key}=${value} is not an http(s) URL: ${ENV_KEYS[key]}`);
+    }
+  };
+  const path = (key: string): string | undefined => {
+    const v = get(key);
+    if (v === undefined) return undefined;
+    const abs = resolve(base, v);
+    if (!existsSync(abs)) problems.push(`${key}=${v}: file not found (${ENV_KEYS[key]})`);
+    return abs;
+  };
+
+  const domain = need('DOMAIN').toLowerCase().replace(/\.$/, '');
+  if (domain !== '' && !isValidDomain(domain)) {
+    problems.push(`DOMAIN=${domain} is not a valid domain name (e.g. example.com)`);
+  }
+  const zoneOf = (key: string): string => (get(key) ?? domain).toLowerCase().replace(/\.$/, '');
+
+  const webServer = oneOf<WebServer>('WEB_SERVER', ['apache', 'nginx'], 'apache');
+  const database = oneOf<Database>('DATABASE', ['none', 'galera', 'tidb'], 'none');
+  const provider = oneOf<DnsProviderName>(
+    'DNS_PROVIDER',
+    ['none', 'powerdns', 'cloudns', 'cloudflare'],
+    'none',
+  );
+  let dns: DnsConfig = { provider: 'none' };
+  if (provider === 'powerdns') {
+    const apiUrl = need('PDNS_API_URL');
+    url('PDNS_API_URL', apiUrl);
+    dns = {
+      provider,
+      apiUrl: apiUrl.replace(/\/$/, ''),
+      apiKey: new Secret(need('PDNS_API_KEY')),
+      zone: zoneOf('PDNS_ZONE'),
+    };
+  } else if (provider === 'cloudns') {
+    const authId = get('CLOUDNS_AUTH_ID');
+    const subAuthId = get('CLOUDNS_SUB_AUTH_ID');
+    if (!authId && !subAuthId)
+      problems.push(
+        `CLOUDNS_AUTH_ID or CLOUDNS_SUB_AUTH_ID is missing: ${ENV_KEYS['CLOUDNS_AUTH_ID']}`,
+      );
+    if (authId && subAuthId)
+      problems.push('set only one of CLOUDNS_AUTH_ID and CLOUDNS_SUB_AUTH_ID');
+    dns = {
+      provider,
+      authId,
+      subAuthId,
+      password: new Secret(need('CLOUDNS_AUTH_PASSWORD')),
+      zone: zoneOf('CLOUDNS_ZONE'),
+    };
+  } else if (provider === 'cloudflare') {
+    dns = {
+      provider,
+      apiToken: new Secret(need('CLOUDFLARE_API_TOKEN')),
+      zone: zoneOf('CLOUDFLARE_ZONE'),
+    };
+  }
+  if (
+    dns.provider !== 'none' &&
+    domain !== '' &&
+    dns.zone !== domain &&
+    !domain.endsWith(`.${dns.zone}`)
+  ) {
+    problems.push(`DNS zone ${dns.zone} does not contain DOMAIN=${domain}`);
+  }
+
+  const ttlText = get('DNS_TTL') ?? '60';
+  const dnsTtl = Number(ttlText);
+  if (!/^\d+$/.test(ttlText) || dnsTtl < 30 || dnsTtl > 86400) {
+    problems.push(`DNS_TTL=${ttlText} must be a whole number of seconds from 30 to 86400`);
+  }
+
+  const tls = oneOf<'acme' | 'off'>('TLS', ['acme', 'off'], provider === 'none' ? 'off' : 'acme');
+  let acme: AcmeConfig | undefined;
+  if (tls === 'acme') {
+    if (provider === 'none')
+      problems.push('TLS=acme needs a DNS_PROVIDER for the DNS-01 challenge (or set TLS=off)');
+    const directoryUrl = get('ACME_DIRECTORY_URL') ?? LETS_ENCRYPT;
+    url('ACME_DIRECTORY_URL', directoryUrl);
+    const email = need('ACME_EMAIL');
+    if (email !== '' && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(email))
+      problems.push(`ACME_EMAIL=${email} is not an e-mail address`);
+    acme = { directoryUrl, email, caBundle: path('ACME_CA_BUNDLE') };
+  }
+
+  const user = get('SSH_USER');
+  if (user !== undefined && !/^[a-z_][a-z0-9_.-]{0,31}$/i.test(user))
+    problems.push(`SSH_USER=${user} is not a valid user name`);
+  const ssh: SshConfig = {
+    user,
+    key: path('SSH_KEY'),
+    knownHosts: resolve(base, get('SSH_KNOWN_HOSTS') ?? '.shoestring/known_hosts'),
+  };
+
+  const labDns = get('LAB_DNS');
+  if (labDns !== undefined && isIP(labDns) === 0)
+    problems.push(`LAB_DNS=${labDns} is not an IP address`);
+
+  for (const key of Object.keys(raw)) {
+    if (!(key in ENV_KEYS))
+      problems.push(`${key} is not a Shoestring setting (misspelt? see .env.example)`);
+  }
+
+  if (problems.length > 0) {
+    throw new ConfigError(`${file} has ${problems.length} problem(s):`, problems, {
+      hint: 'see .env.example for every key and what it is for',
+    });
+  }
+  return Object.freeze({
+    file,
+    domain,
+    webServer,
+    database,
+    dns,
+    dnsTtl,
+    acme,
+    ssh,
+    labDns,
+  });
+}

@@ -1,0 +1,109 @@
+/**
+ * servers.txt: one server a line, `#` comments and blank lines ignored.
+ * A line is `[user@]host[:port]`; host is an IPv4 address, a bracketed IPv6 address
+ * (`[2001:db8::1]:2222`, or bare without a port), or a host name.
+ */
+import { isIPv4, isIPv6 } from 'node:net';
+import { ConfigError } from '../errors.ts';
+
+export interface Server {
+  /** As written in the file (minus comments), used as the display name. */
+  readonly spec: string;
+  readonly host: string;
+  readonly user: string | undefined;
+  readonly port: number | undefined;
+  /** 1-based line in the file. */
+  readonly line: number;
+}
+
+const HOSTNAME =
+  /^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
+const USER = /^[a-z_][a-z0-9_.-]{0,31}$/i;
+
+/** Parses one entry; returns an error text instead of throwing so all lines are reported. */
+export function parseServerSpec(
+  spec: string,
+): { host: string; user?: string; port?: number } | string {
+  let rest = spec;
+  let user: string | undefined;
+  const at = rest.lastIndexOf('@');
+  if (at >= 0) {
+    user = rest.slice(0, at);
+    rest = rest.slice(at + 1);
+    if (!USER.test(user)) return `invalid user name "${user}"`;
+  }
+  let host = rest;
+  let portText: string | undefined;
+  const bracket = /^\[([^\]]+)\](?::(.*))?$/.exec(rest);
+  if (bracket) {
+    host = bracket[1] ?? '';
+    portText = bracket[2];
+    if (!isIPv6(host)) return `"${host}" in brackets is not an IPv6 address`;
+  } else if (isIPv6(rest)) {
+    host = rest;
+  } else {
+    const colon = rest.lastIndexOf(':');
+    if (colon >= 0) {
+      host = rest.slice(0, colon);
+      portText = rest.slice(colon + 1);
+    }
+    if (host === '') return 'missing host';
+    if (/^[0-9.]+$/.test(host)) {
+      if (!isIPv4(host)) return `"${host}" is not a valid IPv4 address`;
+    } else if (!HOSTNAME.test(host)) {
+      return `"${host}" is not a valid host name or address`;
+    }
+  }
+  const out: { host: string; user?: string; port?: number } = { host };
+  if (user !== undefined) out.user = user;
+  if (portText !== undefined) {
+    const port = Number(portText);
+    if (!/^\d+$/.test(portText) || port < 1 || port > 65535) return `invalid port "${portText}"`;
+    out.port = port;
+  }
+  return out;
+}
+
+/** Parses the text of a servers file. `file` names it in errors. */
+export function parseServers(
+  text: string,
+  file: string,
+  options: { allowEmpty?: boolean } = {},
+): Server[] {
+  const problems: string[] = [];
+  const servers: Server[] = [];
+  const seen = new Map<string, number>();
+  text.split(/\r?\n/).forEach((raw, index) => {
+    const line = index + 1;
+    const content = raw.replace(/#.*$/, '').trim();
+    if (content === '') return;
+    if (/\s/.test(content)) {
+      problems.push(`${file}:${line}: "${content}": one server a line (found spaces)`);
+      return;
+    }
+    const parsed = parseServerSpec(content);
+    if (typeof parsed === 'string') {
+      problems.push(`${file}:${line}: ${parsed}`);
+      return;
+    }
+    const key = `${parsed.host.toLowerCase().replace(/\.$/, '')}:${parsed.port ?? 22}`;
+    const first = seen.get(key);
+    if (first !== undefined) {
+      problems.push(`${file}:${line}: "${content}" duplicates line ${first}`);
+      return;
+    }
+    seen.set(key, line);
+    servers.push({ spec: content, host: parsed.host, user: parsed.user, port: parsed.port, line });
+  });
+  if (problems.length > 0) {
+    throw new ConfigError(`${file} has ${problems.length} problem(s):`, problems, {
+      hint: 'one server a line: an IPv4/IPv6 address or host name, optionally user@host:port; # starts a comment',
+    });
+  }
+  if (servers.length === 0 && !options.allowEmpty) {
+    throw new ConfigError(`${file} lists no server`, [], {
+      hint: `add one server address a line to ${file} (see the comments in it)`,
+    });
+  }
+  return servers;
+}

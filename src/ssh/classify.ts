@@ -1,0 +1,34 @@
+/** Tells an SSH connection failure from a failed remote command (pure, unit-tested). */
+import type { ConnectFailure } from '../errors.ts';
+
+/** ssh exits 255 for its own errors; the remote command's status otherwise. */
+export function classifySshFailure(
+  exitCode: number | null,
+  stderr: string,
+): ConnectFailure | undefined {
+  if (exitCode !== 255) return undefined;
+  if (/REMOTE HOST IDENTIFICATION HAS CHANGED|Host key verification failed/i.test(stderr)) {
+    return 'host-key-changed';
+  }
+  if (/Permission denied|Too many authentication failures|no mutual signature/i.test(stderr))
+    return 'auth';
+  if (/timed out/i.test(stderr)) return 'timeout';
+  if (
+    /Connection refused|No route to host|Could not resolve hostname|Network is unreachable|Connection closed by|Connection reset|kex_exchange_identification|Broken pipe|mux_client/i.test(
+      stderr,
+    )
+  ) {
+    return 'unreachable';
+  }
+  return undefined;
+}
+
+/** Only failures that may go away by themselves are retried. */
+export function isRetryable(reason: ConnectFailure): boolean {
+  return reason === 'unreachable' || reason === 'timeout';
+}
+
+/** Backoff before attempt n (1-based retry number): 1 s, 2 s, 4 s... capped at 8 s. */
+export function backoffMs(retry: number): number {
+  return Math.min(8000, 1000 * 2 ** (retry - 1));
+}

@@ -1,0 +1,203 @@
+/**
+ * The one way Shoestring touches a server: the system OpenSSH client, one multiplexed
+ * connection per host (ControlMaster/ControlPersist), scripts sent to `bash -s` on stdin
+ * (so nothing secret is ever in argv), bounded retries on connection failures only.
+ * ~/.ssh/config, ssh-agent and jump hosts work as they do for plain ssh.
+ */
+import { spawn } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { tmpdir } from 'node:os';
+import { CommandError, ConnectError, tail } from '../errors.ts';
+import { redact } from '../redact.ts';
+import { backoffMs, classifySshFailure, isRetryable } from './classify.ts';
+
+export interface Target {
+  /** Display name (the servers.txt entry). */
+  readonly name: string;
+  readonly host: string;
+  readonly user?: string | undefined;
+  readonly port?: number | undefined;
+}
+
+export interface TransportOptions {
+  readonly user?: string | undefined;
+  readonly key?: string | undefined;
+  readonly knownHosts: string;
+  /** Seconds to wait for the TCP connection. */
+  readonly connectTimeout?: number;
+  /** How many times a connection failure is retried. */
+  readonly retries?: number;
+}
+
+export interface RunOptions {
+  /** Shown in errors, e.g. "Install etcd". */
+  readonly what: string;
+  /** Data for the script's stdin after the script itself is not supported: embed it in the script. */
+  readonly timeoutMs?: number;
+  /** Resolve with the result instead of throwing when the script exits non-zero. */
+  readonly allowFailure?: boolean;
+}
+
+export interface RunResult {
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly code: number | null;
+}
+
+const DEFAULT_TIMEOUT_MS = 20 * 60 * 1000;
+
+export class Transport {
+  readonly #options: TransportOptions;
+  readonly #controlDir: string;
+
+  constructor(options: TransportOptions) {
+    this.#options = options;
+    // Socket paths are limited to ~100 bytes: keep the directory short; %C is a hash.
+    this.#controlDir = `${tmpdir()}/shoestring-ssh-${process.getuid?.() ?? 0}`;
+  }
+
+  /** The ssh argv for a target (no command). Pure apart from reading options. */
+  sshArgs(target: Target): string[] {
+    const o = this.#options;
+    const args = [
+      '-o',
+      'BatchMode=yes',
+      '-o',
+      `ConnectTimeout=${o.connectTimeout ?? 10}`,
+      '-o',
+      'ServerAliveInterval=15',
+      '-o',
+      'ServerAliveCountMax=4',
+      '-o',
+      'StrictHostKeyChecking=accept-new',
+      '-o',
+      `UserKnownHostsFile=${o.knownHosts}`,
+      '-o',
+      'ControlMaster=auto',
+      '-o',
+      `ControlPath=${this.#controlDir}/%C`,
+      '-o',
+      'ControlPersist=120',
+      '-o',
+      'LogLevel=ERROR',
+    ];
+    if (o.key) args.push('-i', o.key, '-o', 'IdentitiesOnly=yes');
+    const user = target.user ?? o.user;
+    if (user) args.push('-l', user);
+    if (target.port) args.push('-p', String(target.port));
+    args.push(target.host);
+    return args;
+  }
+
+  /** Whether commands must be wrapped in sudo (a non-root login). */
+  #needsSudo(target: Target): boolean {
+    const user = target.user ?? this.#options.user;
+    return user !== undefined && user !== 'root';
+  }
+
+  /**
+   * Runs a bash script on the target as root. The script travels on stdin; the shell runs with
+   * `set -euo pipefail`. Connection failures are retried with backoff; a failing script is not.
+   */
+  async run(target: Target, script: string, options: RunOptions): Promise<RunResult> {
+    mkdirSync(this.#controlDir, { recursive: true, mode: 0o700 });
+    mkdirSync(dirname(this.#options.knownHosts), { recursive: true, mode: 0o700 });
+    const remote = this.#needsSudo(target) ? 'sudo -n bash -s' : 'bash -s';
+    const body = `set -euo pipefail\nexport LC_ALL=C DEBIAN_FRONTEND=noninteractive\n${script}\n`;
+    const retries = this.#options.retries ?? 3;
+    for (let attempt = 0; ; attempt++) {
+      const result = await spawnSsh(
+        [...this.sshArgs(target), remote],
+        body,
+        options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+      );
+      if (result.code === 0) return result;
+      const failure = classifySshFailure(result.code, result.stderr);
+      if (failure) {
+        if (isRetryable(failure) && attempt < retries) {
+          await sleep(backoffMs(attempt + 1));
+          continue;
+        }
+        throw new ConnectError(target.name, failure, redact(tail(result.stderr, 1)));
+      }
+      if (options.allowFailure) return result;
+      throw new CommandError(
+        target.name,
+        options.what,
+        result.code,
+        redact(tail(result.stderr || result.stdout)),
+      );
+    }
+  }
+
+  /** Closes the multiplexed connection of a target, if one is open. */
+  async close(target: Target): Promise<void> {
+    await spawnSsh(['-O', 'exit', ...this.sshArgs(target)], '', 5000).catch(() => undefined);
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+function spawnSsh(args: string[], stdin: string, timeoutMs: number): Promise<RunResult> {
+  return new Promise((resolvePromise, reject) => {
+    // stdio: the master connection started by ControlMaster=auto keeps stderr open; ssh's
+    // ControlPersist forks it into the background, so only wait for 'exit' + our pipes' end.
+    const child = spawn('ssh', args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    const errOut: Buffer[] = [];
+    child.stdout.on('data', (d: Buffer) => out.push(d));
+    child.stderr.on('data', (d: Buffer) => errOut.push(d));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+    }, timeoutMs);
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    // A master started by ControlMaster=auto forks into the background holding our stderr pipe
+    // open: wait for the exit, then for stdout's end, and only briefly for stderr's.
+    const ended = (stream: NodeJS.ReadableStream, ms: number) =>
+      new Promise<void>((r) => {
+        if ((stream as unknown as { readableEnded: boolean }).readableEnded) return r();
+        stream.once('end', () => r());
+        setTimeout(r, ms);
+      });
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      void Promise.all([ended(child.stdout, 5000), ended(child.stderr, 200)]).then(() => {
+        const stderr = Buffer.concat(errOut).toString('utf8');
+        resolvePromise({
+          stdout: Buffer.concat(out).toString('utf8'),
+          stderr:
+            signal === 'SIGKILL'
+              ? `${stderr}\ncommand timed out after ${timeoutMs / 1000} s`
+              : stderr,
+          code,
+        });
+      });
+    });
+    child.stdin.on('error', () => undefined); // the remote end may close early; the exit code tells
+    child.stdin.end(stdin);
+  });
+}
+
+/** Runs `fn` over items with at most `limit` running at once; results in input order. */
+export async function pMap<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T, index: number) => Promise<R>,
+): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await fn(items[i] as T, i);
+    }
+  });
+  await Promise.all(workers);
+  return results;
+}
