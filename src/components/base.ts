@@ -1,0 +1,37 @@
+/** Base: the state directories, /etc/hosts naming every server, time sync, basic tools. */
+import { render } from '../templates.ts';
+import { apt, files, systemd, type Phase } from '../plan/steps.ts';
+import type { Component, HostContext } from './types.ts';
+
+export const STATE_DIR = '/var/lib/shoestring';
+export const CONFIG_DIR = '/etc/shoestring';
+
+export function basePhase(ctx: HostContext): Phase {
+  const inContainer = ctx.self.facts.container !== 'none';
+  return {
+    title: 'Base system',
+    steps: [
+      apt.packages(['ca-certificates', 'curl', 'iproute2', 'procps']),
+      files.directory(STATE_DIR, { mode: '0755' }),
+      files.directory(CONFIG_DIR, { mode: '0755' }),
+      files.file(
+        '/etc/hosts',
+        render('base/hosts.hbs', {
+          hostname: ctx.self.hostname,
+          servers: ctx.servers.map((s) => ({ address: s.address, hostname: s.hostname })),
+        }),
+      ),
+      // A container shares the host's clock; systemd-timesyncd refuses to run there.
+      ...(inContainer
+        ? []
+        : [apt.packages(['systemd-timesyncd']), systemd.service('systemd-timesyncd')]),
+      files.file(`${STATE_DIR}/provisioned`, 'shoestring\n'),
+    ],
+  };
+}
+
+export const base: Component = {
+  name: 'base',
+  description: 'state directories, /etc/hosts, time sync',
+  phases: (ctx) => [basePhase(ctx)],
+};

@@ -1,0 +1,22 @@
+/** The components, in the order they are provisioned on each host. */
+import { ConfigError } from '../errors.ts';
+import { base } from './base.ts';
+import type { Component } from './types.ts';
+
+export const COMPONENTS: readonly Component[] = [base];
+
+/** Selects components by name for --only; unknown names are an error listing the valid ones. */
+export function selectComponents(only: string | undefined): Component[] {
+  if (only === undefined) return [...COMPONENTS];
+  const names = only
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  const unknown = names.filter((n) => !COMPONENTS.some((c) => c.name === n));
+  if (unknown.length > 0 || names.length === 0) {
+    throw new ConfigError(`--only ${only}: unknown component(s) ${unknown.join(', ')}`, [], {
+      hint: `choose from ${COMPONENTS.map((c) => c.name).join(', ')}`,
+    });
+  }
+  return COMPONENTS.filter((c) => names.includes(c.name));
+}

@@ -1,0 +1,89 @@
+/** Loading the inputs and gathering preflight facts: everything before the first change. */
+import { readFileSync, existsSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { loadConfigFile, type Config } from '../config/env.ts';
+import { parseServers, type Server } from '../config/servers.ts';
+import { ConfigError, ShoestringError } from '../errors.ts';
+import { parsePreflight, PREFLIGHT_SCRIPT, type HostFacts } from '../preflight/probe.ts';
+import { pMap, Transport, type Target } from '../ssh/transport.ts';
+import type { ClusterServer } from '../components/types.ts';
+
+export interface Inputs {
+  readonly config: Config;
+  readonly servers: readonly Server[];
+  readonly serversFile: string;
+}
+
+export interface InputPaths {
+  readonly servers: string;
+  readonly env: string;
+}
+
+/** `--lab` is shorthand for the files the lab writes. */
+export function inputPaths(values: {
+  servers?: string | undefined;
+  env?: string | undefined;
+  lab?: boolean | undefined;
+}): InputPaths {
+  if (values.lab) {
+    if (values.servers || values.env)
+      throw new ConfigError('--lab cannot be combined with --servers or --env');
+    return { servers: '.lab/servers.txt', env: '.lab/.env' };
+  }
+  return { servers: values.servers ?? 'servers.txt', env: values.env ?? '.env' };
+}
+
+export function loadInputs(paths: InputPaths): Inputs {
+  if (!existsSync(paths.servers)) {
+    throw new ConfigError(`${paths.servers} not found`, [], {
+      hint: paths.servers.startsWith('.lab')
+        ? 'start the lab first: npm run lab -- up'
+        : 'list your servers in servers.txt, one a line',
+    });
+  }
+  const config = loadConfigFile(paths.env);
+  const servers = parseServers(readFileSync(paths.servers, 'utf8'), paths.servers);
+  return { config, servers, serversFile: paths.servers };
+}
+
+export function makeTransport(config: Config): Transport {
+  return new Transport({
+    user: config.ssh.user,
+    key: config.ssh.key,
+    knownHosts: config.ssh.knownHosts,
+  });
+}
+
+export function targetOf(server: Server): Target {
+  return { name: server.spec, host: server.host, user: server.user, port: server.port };
+}
+
+export interface Gathered {
+  readonly servers: ClusterServer[];
+  readonly failures: ShoestringError[];
+}
+
+/** Runs the preflight probe on every server (in parallel); connection failures are collected. */
+export async function gatherFacts(
+  t: Transport,
+  servers: readonly Server[],
+  parallel: number,
+): Promise<Gathered & { epochs: number[] }> {
+  const failures: ShoestringError[] = [];
+  const gathered: (ClusterServer | undefined)[] = [];
+  const epochs: number[] = [];
+  await pMap(servers, parallel, async (server, i) => {
+    const target = targetOf(server);
+    try {
+      const res = await t.run(target, PREFLIGHT_SCRIPT, { what: 'preflight', timeoutMs: 60_000 });
+      epochs[i] = Math.floor(Date.now() / 1000);
+      const facts: HostFacts = parsePreflight(res.stdout, server.spec);
+      const address = isIP(server.host) ? server.host : (facts.addresses[0] ?? server.host);
+      gathered[i] = { server, target, facts, address, hostname: facts.hostname };
+    } catch (e) {
+      if (e instanceof ShoestringError) failures.push(e);
+      else throw e;
+    }
+  });
+  return { servers: gathered.filter((s): s is ClusterServer => s !== undefined), failures, epochs };
+}
