@@ -10,7 +10,7 @@ export interface CommandSpec<O extends Options> {
   summary: string;
   options: O;
   /** One line per option, in the order shown by --help. */
-  optionHelp: readonly [string, string][];
+  optionHelp: readonly (readonly [string, string])[];
   /** Extra help text (examples, exit codes). */
   epilog?: string;
   allowPositionals?: boolean;
