@@ -1,0 +1,234 @@
+/**
+ * The lab's commands, in order: `up` (idempotent: repairs whatever is missing), `down` (removes
+ * everything, from the state file and from what exists under the lab's names), `status`, and
+ * failures on demand.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync } from 'node:fs';
+import { $ } from 'zx';
+import { ConfigError, ShoestringError } from '../errors.ts';
+import { aptProxyPid, ensureAptProxy } from './aptproxy.ts';
+import { ensureDns, ensureServerRecords, pdnsPid } from './dns.ts';
+import { ensureSshKey, writeLabFiles } from './files.ts';
+import { ensureImage } from './image.ts';
+import { missingPackages } from './install.ts';
+import { mountsUnder, unmountUnder } from './mounts.ts';
+import * as net from './network.ts';
+import { DEFAULT_DOMAIN, DEFAULT_SUBNET, labDir, netnsName, paths, pidFile } from './paths.ts';
+import { ensurePebble, pebblePid } from './pebble.ts';
+import { processesInNetns, processesMentioning, readPid, signal, waitGone } from './procs.ts';
+import * as server from './server.ts';
+import { waitForSsh } from './ssh.ts';
+import { findServer, loadState, requireState, saveState, type LabState } from './state.ts';
+import { hostAddress, parseSubnet, serverAddress } from './subnet.ts';
+
+export type Log = (line: string) => void;
+
+export interface LabOptions {
+  subnet?: string;
+  domain?: string;
+}
+
+function validDomain(d: string): string {
+  if (!/^(?=.{1,200}$)([a-z0-9]([a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,}$/.test(d)) {
+    throw new ConfigError(`--domain ${d}: expected a DNS name like shoestring.test`);
+  }
+  return d;
+}
+
+function initialState(opts: LabOptions): LabState {
+  const existing = loadState();
+  if (existing) {
+    const clash = [
+      opts.subnet !== undefined && opts.subnet !== existing.subnet
+        ? `subnet ${existing.subnet}`
+        : '',
+      opts.domain !== undefined && opts.domain !== existing.domain
+        ? `domain ${existing.domain}`
+        : '',
+    ].filter(Boolean);
+    if (clash.length > 0) {
+      throw new ConfigError(`the lab is up with ${clash.join(' and ')}`, [], {
+        hint: 'run scripts/lab.ts down first to change them',
+      });
+    }
+    return existing;
+  }
+  const subnet = parseSubnet(opts.subnet ?? DEFAULT_SUBNET).cidr;
+  return {
+    subnet,
+    domain: validDomain((opts.domain ?? DEFAULT_DOMAIN).toLowerCase()),
+    pdnsApiKey: randomBytes(24).toString('hex'),
+    servers: [],
+  };
+}
+
+export async function up(count: number, opts: LabOptions, log: Log): Promise<LabState> {
+  const missing = await missingPackages();
+  if (missing.length > 0) {
+    throw new ConfigError(`host packages missing: ${missing.join(' ')}`, [], {
+      hint: 'run: scripts/lab.ts install',
+    });
+  }
+  const state = initialState(opts);
+  const subnet = parseSubnet(state.subnet);
+  const host = hostAddress(subnet);
+  mkdirSync(labDir, { recursive: true, mode: 0o700 });
+  mkdirSync(paths.run, { recursive: true });
+  saveState(state);
+  await ensureSshKey();
+
+  const image = await ensureImage(log);
+  state.image = image.dir;
+  await net.ensureBridge(subnet);
+
+  const services = Promise.all([
+    ensureAptProxy(host),
+    ensureDns(host, subnet.cidr, state.domain, state.pdnsApiKey),
+    ensurePebble(host),
+  ]);
+  services.catch(() => undefined); // awaited below; this only marks the rejection as handled
+
+  for (let i = 1; i <= Math.max(count, state.servers.length); i++) {
+    const name = `s${i}`;
+    if (!state.servers.some((s) => s.name === name)) {
+      state.servers.push({ name, address: serverAddress(subnet, i) });
+    }
+  }
+  saveState(state);
+
+  for (const s of state.servers) {
+    await net.ensureServerNetwork(s.name, s.address, subnet);
+    await server.prepareRoot({ ...s, domain: state.domain, hostAddress: host }, image.dir);
+    if (!server.isRunning(s.name)) {
+      log(`${s.name}: booting (${s.address})`);
+      server.boot(s.name);
+    }
+    const sup = readPid(pidFile(`${s.name}.supervisor`));
+    if (sup !== undefined) s.supervisorPid = sup;
+  }
+  saveState(state);
+
+  const [, dns] = await services;
+  await ensureServerRecords(dns, state.domain, state.servers);
+  await Promise.all(state.servers.map((s) => waitForSsh(s.name, s.address)));
+  writeLabFiles(state, host);
+  return state;
+}
+
+/** Removes everything `up` made; works from leftovers too (after a crash, without state). */
+export async function down(log: Log): Promise<void> {
+  // Containers first: supervisors and nspawn (they name the servers dir), and whatever runs
+  // inside the lab's namespaces.
+  const containerPids = new Set(processesMentioning(paths.servers));
+  for (const ns of net.labNetns())
+    for (const p of processesInNetns(`/run/netns/${ns}`)) containerPids.add(p);
+  for (const p of containerPids) signal(p, 'SIGKILL');
+  if (!(await waitGone([...containerPids], 10_000)))
+    log('warning: some container processes did not exit');
+
+  // Then the lab's daemons (pdns, pebble, apt-cacher-ng name their config under .lab/).
+  const daemons = processesMentioning(labDir);
+  for (const p of daemons) signal(p, 'SIGTERM');
+  if (!(await waitGone(daemons, 5_000))) {
+    for (const p of daemons) signal(p, 'SIGKILL');
+    await waitGone(daemons, 5_000);
+  }
+
+  await unmountUnder(labDir);
+  for (const veth of net.labVeths()) await $`ip link del ${veth}`.nothrow();
+  for (const ns of net.labNetns()) await $`ip netns del ${ns}`.nothrow();
+
+  const left = mountsUnder(labDir);
+  if (left.length > 0) throw new ShoestringError(`still mounted: ${left.join(', ')}`);
+  if (existsSync(labDir)) await $`rm -rf --one-file-system ${labDir}`;
+  log(`lab removed (the empty bridge stays, so stray packets to the lab subnet stay here)`);
+}
+
+export interface ServerStatus {
+  name: string;
+  address: string;
+  state: 'running' | 'stopped' | 'partitioned';
+  uptimeSeconds: number | null;
+}
+
+export interface LabStatus {
+  up: boolean;
+  subnet?: string;
+  domain?: string;
+  services: { aptProxy: boolean; dns: boolean; acme: boolean };
+  servers: ServerStatus[];
+}
+
+export function status(): LabStatus {
+  const s = loadState();
+  const services = {
+    aptProxy: aptProxyPid() !== undefined,
+    dns: pdnsPid() !== undefined,
+    acme: pebblePid() !== undefined,
+  };
+  if (!s) return { up: false, services, servers: [] };
+  return {
+    up: true,
+    subnet: s.subnet,
+    domain: s.domain,
+    services,
+    servers: s.servers.map((x) => {
+      const running = server.isRunning(x.name);
+      return {
+        name: x.name,
+        address: x.address,
+        state: !running ? 'stopped' : net.isPartitioned(x.name) ? 'partitioned' : 'running',
+        uptimeSeconds: running ? (server.serverUptime(x.name) ?? null) : null,
+      };
+    }),
+  };
+}
+
+export type PowerAction = 'kill' | 'stop' | 'start' | 'reboot' | 'partition' | 'heal';
+
+export async function power(action: PowerAction, which: string, log: Log): Promise<void> {
+  const state = requireState();
+  const s = findServer(state, which);
+  const subnet = parseSubnet(state.subnet);
+  switch (action) {
+    case 'kill':
+      await server.kill(s.name);
+      log(`${s.name}: killed (SIGKILL); its disk is kept`);
+      return;
+    case 'stop':
+      await server.stop(s.name);
+      log(`${s.name}: powered off`);
+      return;
+    case 'start': {
+      if (!state.image)
+        throw new ShoestringError('no image recorded', { hint: 'run: scripts/lab.ts up' });
+      await net.ensureServerNetwork(s.name, s.address, subnet);
+      await server.prepareRoot(
+        { ...s, domain: state.domain, hostAddress: hostAddress(subnet) },
+        state.image,
+      );
+      server.boot(s.name);
+      await server.waitForNspawn(s.name);
+      const sup = readPid(pidFile(`${s.name}.supervisor`));
+      if (sup !== undefined) s.supervisorPid = sup;
+      saveState(state);
+      await waitForSsh(s.name, s.address);
+      log(`${s.name}: running`);
+      return;
+    }
+    case 'reboot':
+      await server.reboot(s.name);
+      await waitForSsh(s.name, s.address);
+      log(`${s.name}: rebooted`);
+      return;
+    case 'partition':
+      await net.partition(s.name);
+      log(`${s.name}: cut off the lab network (${netnsName(s.name)} down)`);
+      return;
+    case 'heal':
+      await net.heal(s.name);
+      log(`${s.name}: reconnected`);
+      return;
+  }
+}
