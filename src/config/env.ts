@@ -6,6 +6,7 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { resolve, dirname } from 'node:path';
+import { homedir } from 'node:os';
 import { parse } from 'dotenv';
 import { ConfigError } from '../errors.ts';
 import { Secret } from '../redact.ts';
@@ -76,7 +77,8 @@ export const ENV_KEYS: Readonly<Record<string, string>> = {
   ACME_DIRECTORY_URL: "ACME directory URL (default Let's Encrypt production)",
   ACME_EMAIL: 'contact e-mail for the ACME account (required when TLS=acme)',
   ACME_CA_BUNDLE: "PEM file to trust for the ACME server's HTTPS (test CAs only)",
-  SSH_USER: 'user to log in as (default: ~/.ssh/config, else root); servers.txt user@host wins',
+  SSH_USER:
+    'user to log in as (default: ~/.ssh/config, else your login name); servers.txt user@host wins',
   SSH_KEY: 'private key file to log in with (default: ssh-agent and ~/.ssh/config)',
   SSH_KNOWN_HOSTS: 'known_hosts file for the servers (default .shoestring/known_hosts)',
   LAB_DNS: 'resolver for the cluster names (set by the lab; leave empty for real servers)',
@@ -145,7 +147,7 @@ export function validateEnv(raw: Record<string, string>, file: string): Config {
   const path = (key: string): string | undefined => {
     const v = get(key);
     if (v === undefined) return undefined;
-    const abs = resolve(base, v);
+    const abs = v.startsWith('~/') ? resolve(homedir(), v.slice(2)) : resolve(base, v);
     if (!existsSync(abs)) problems.push(`${key}=${v}: file not found (${ENV_KEYS[key]})`);
     return abs;
   };

@@ -1,0 +1,112 @@
+/**
+ * The test command. `unit`: type check, lint/format check, unit suites. `lab`: the lab suites
+ * (real servers; needs root). `all`: both. Ends with one plain line `N passed, N failed`
+ * (`, N skipped` when any were), and exits non-zero when anything failed.
+ */
+import { spawn } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+
+type Mode = 'unit' | 'lab' | 'all';
+const mode = (process.argv[2] ?? 'all') as Mode;
+if (!['unit', 'lab', 'all'].includes(mode)) {
+  console.error(`usage: test/run.ts unit|lab|all`);
+  process.exit(2);
+}
+
+let passed = 0;
+let failed = 0;
+let skipped = 0;
+const failures: string[] = [];
+
+function run(
+  cmd: string,
+  args: string[],
+  extraEnv: Record<string, string> = {},
+): Promise<{ code: number; output: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, {
+      env: { ...process.env, FORCE_COLOR: '0', NO_COLOR: '1', ...extraEnv },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    const tee = (d: Buffer) => {
+      output += d.toString();
+      process.stdout.write(d);
+    };
+    child.stdout.on('data', tee);
+    child.stderr.on('data', tee);
+    child.on('close', (code) => resolve({ code: code ?? 1, output }));
+  });
+}
+
+/** A check that is one pass or one fail (type check, lint). */
+async function check(name: string, cmd: string, args: string[]): Promise<void> {
+  console.log(`\n==> ${name}`);
+  const { code } = await run(cmd, args);
+  if (code === 0) passed++;
+  else {
+    failed++;
+    failures.push(name);
+  }
+}
+
+/** A uvu suite: counts its tests from uvu's summary. */
+async function suite(name: string, args: string[]): Promise<void> {
+  console.log(`\n==> ${name}`);
+  const { code, output } = await run(process.execPath, [
+    '--import',
+    'tsx',
+    'node_modules/uvu/bin.js',
+    ...args,
+  ]);
+  const num = (label: string) => Number(new RegExp(`${label}:\\s+(\\d+)`).exec(output)?.[1] ?? NaN);
+  const total = num('Total');
+  const ok = num('Passed');
+  const skip = num('Skipped');
+  if (!Number.isFinite(total) || !Number.isFinite(ok)) {
+    failed++;
+    failures.push(`${name} (no summary: it crashed)`);
+    return;
+  }
+  passed += ok;
+  skipped += Number.isFinite(skip) ? skip : 0;
+  const bad = total - ok - (Number.isFinite(skip) ? skip : 0);
+  failed += bad;
+  if (bad > 0 || code !== 0) {
+    if (bad === 0) failed++;
+    failures.push(name);
+  }
+}
+
+async function labSuites(): Promise<void> {
+  if (process.getuid?.() !== 0) {
+    const files = readdirSync('test/lab').filter((f) => f.endsWith('.test.ts'));
+    console.log(
+      `\n==> lab suites: not run (they boot servers and need root); ${files.length} file(s) skipped`,
+    );
+    skipped += files.length;
+    return;
+  }
+  const files = readdirSync('test/lab')
+    .filter((f) => f.endsWith('.test.ts'))
+    .sort();
+  try {
+    for (const f of files) await suite(`lab: ${f}`, ['test/lab', `^${f.replace(/\./g, '\\.')}$`]);
+  } finally {
+    // Whatever happened, leave no lab behind.
+    await run(process.execPath, ['--import', 'tsx', 'scripts/lab.ts', 'down']);
+  }
+}
+
+if (mode === 'unit' || mode === 'all') {
+  await check('type check', 'npx', ['--no-install', 'tsc', '--noEmit', '-p', '.']);
+  await check('lint', 'npx', ['--no-install', 'eslint', '.']);
+  await check('format', 'npx', ['--no-install', 'prettier', '--check', '.']);
+  await suite('unit tests', ['test/unit']);
+}
+if (mode === 'lab' || mode === 'all') await labSuites();
+
+console.log('');
+if (failures.length > 0) console.log(`failed: ${failures.join('; ')}`);
+console.log(`${passed} passed, ${failed} failed${skipped > 0 ? `, ${skipped} skipped` : ''}`);
+process.exitCode = failed > 0 ? 1 : 0;
