@@ -34,4 +34,9 @@ export const base: Component = {
   name: 'base',
   description: 'state directories, /etc/hosts, time sync',
   phases: (ctx) => [basePhase(ctx)],
+  async teardown(ctx) {
+    await ctx.transport.run(ctx.self.target, `rm -rf ${STATE_DIR} ${CONFIG_DIR}`, {
+      what: 'Remove Shoestring state',
+    });
+  },
 };

@@ -35,4 +35,9 @@ export interface Component {
   phases(ctx: HostContext): PhaseSource[];
   /** Health gate after the host was provisioned: throws GateError when unhealthy. */
   gate?(ctx: HostContext): Promise<void>;
+  /**
+   * Removes the component from a host being destroyed (stop services, leave clusters, delete
+   * its config and state). Runs in reverse component order; must tolerate a half-installed host.
+   */
+  teardown?(ctx: HostContext): Promise<void>;
 }
