@@ -99,9 +99,9 @@ async function labSuites(): Promise<void> {
 }
 
 if (mode === 'unit' || mode === 'all') {
-  await check('type check', 'npx', ['--no-install', 'tsc', '--noEmit', '-p', '.']);
-  await check('lint', 'npx', ['--no-install', 'eslint', '.']);
-  await check('format', 'npx', ['--no-install', 'prettier', '--check', '.']);
+  await check('type check', 'node_modules/.bin/tsc', ['--noEmit', '-p', '.']);
+  await check('lint', 'node_modules/.bin/eslint', ['.']);
+  await check('format', 'node_modules/.bin/prettier', ['--check', '.']);
   await suite('unit tests', ['test/unit']);
 }
 if (mode === 'lab' || mode === 'all') await labSuites();
