@@ -1,0 +1,80 @@
+#!/usr/bin/env -S node --import tsx
+/**
+ * npm run demo: the whole job on the lab. Installs what the lab needs, boots 3 servers,
+ * provisions them, runs the smoke test, and prints how to look around.
+ */
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { parse } from 'dotenv';
+import { EXIT_CODES_HELP, numberOption, parseCommand } from '../src/cli/args.ts';
+import { main } from '../src/cli/main.ts';
+import { out } from '../src/cli/output.ts';
+import { parseServers } from '../src/config/servers.ts';
+import { ShoestringError } from '../src/errors.ts';
+
+const spec = {
+  usage: 'npm run demo [-- --servers N]',
+  summary:
+    'Boots the lab (N Debian servers on this machine, default 3), provisions it, smoke-tests app1 and app2.\nNeeds root. Remove it afterwards with: npm run lab -- down',
+  options: { servers: { type: 'string' } },
+  optionHelp: [['--servers N', 'how many lab servers (default 3)']],
+  epilog: EXIT_CODES_HELP,
+} as const;
+
+function step(title: string, script: string, args: string[]): Promise<void> {
+  out(`\n==> ${title}`);
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
+      stdio: 'inherit',
+    });
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code === 0) resolve();
+      else
+        reject(
+          new ShoestringError(`${title} failed (exit ${code})`, {
+            hint: 'see the output above; npm run lab -- status shows the lab',
+          }),
+        );
+    });
+  });
+}
+
+main(async () => {
+  const { values } = parseCommand(spec, process.argv.slice(2));
+  const n = numberOption('servers', values.servers, 3, { min: 1, max: 9, integer: true });
+  if (process.getuid?.() !== 0)
+    throw new ShoestringError(
+      'the lab needs root (it boots containers and makes network namespaces)',
+    );
+  await step('Install what the lab needs', 'scripts/lab.ts', ['install']);
+  await step(`Boot ${n} lab servers`, 'scripts/lab.ts', ['up', String(n)]);
+  await step('Provision them', 'provision.ts', ['--lab']);
+  const env = parse(readFileSync('.lab/.env'));
+  const domain = env['DOMAIN'] ?? 'shoestring.test';
+  const dns = env['LAB_DNS'] ?? '';
+  for (const app of ['app1', 'app2']) {
+    await step(`Smoke test ${app}.${domain}`, 'scripts/watch-curl.ts', [
+      `${app}.${domain}`,
+      '--dns',
+      dns,
+      '--count',
+      '6',
+      '--interval',
+      '0.5s',
+    ]);
+  }
+  const servers = parseServers(readFileSync('.lab/servers.txt', 'utf8'), '.lab/servers.txt');
+  out('\nThe lab is up. Look around:');
+  out(`  dig @${dns} +short app1.${domain}                  # one A record per server`);
+  for (const s of servers)
+    out(
+      `  curl -si --resolve app1.${domain}:80:${s.host} http://app1.${domain}/ | grep -i served-by`,
+    );
+  out(`  scripts/lab.ts ssh s1                              # a shell on a server`);
+  out(`  scripts/status.ts --lab                            # the cluster at a glance`);
+  out(`  scripts/lab.ts kill s2                              # crash a server, then watch:`);
+  out(`  scripts/watch-curl.ts app1.${domain} --dns ${dns} --count 30`);
+  out('  npm run lab -- down                                # remove the lab');
+  return 0;
+});
