@@ -16,7 +16,15 @@ import { mountsUnder, unmountUnder } from './mounts.ts';
 import * as net from './network.ts';
 import { DEFAULT_DOMAIN, DEFAULT_SUBNET, labDir, netnsName, paths, pidFile } from './paths.ts';
 import { ensurePebble, pebblePid } from './pebble.ts';
-import { processesInNetns, processesMentioning, readPid, signal, waitGone } from './procs.ts';
+import {
+  cmdline,
+  processesInNetns,
+  processesMentioning,
+  readPid,
+  signal,
+  waitGone,
+  waitReaped,
+} from './procs.ts';
 import * as server from './server.ts';
 import { waitForSsh } from './ssh.ts';
 import { findServer, loadState, requireState, saveState, type LabState } from './state.ts';
@@ -118,14 +126,19 @@ export async function up(count: number, opts: LabOptions, log: Log): Promise<Lab
 
 /** Removes everything `up` made; works from leftovers too (after a crash, without state). */
 export async function down(log: Log): Promise<void> {
-  // Containers first: supervisors and nspawn (they name the servers dir), and whatever runs
-  // inside the lab's namespaces.
+  // Containers first: nspawn (it names the servers dir) and whatever runs inside the lab's
+  // namespaces. Supervisors are left to reap nspawn and exit on their own (not 133: no restart).
   const containerPids = new Set(processesMentioning(paths.servers));
-  for (const ns of net.labNetns())
+  for (const ns of net.labNetns()) {
     for (const p of processesInNetns(`/run/netns/${ns}`)) containerPids.add(p);
-  for (const p of containerPids) signal(p, 'SIGKILL');
-  if (!(await waitGone([...containerPids], 10_000)))
-    log('warning: some container processes did not exit');
+  }
+  const isSupervisor = (p: number): boolean => cmdline(p)?.[0] === 'bash';
+  for (const p of containerPids) if (!isSupervisor(p)) signal(p, 'SIGKILL');
+  if (!(await waitGone([...containerPids], 10_000))) {
+    for (const p of containerPids) signal(p, 'SIGKILL');
+    if (!(await waitGone([...containerPids], 5_000)))
+      log('warning: some container processes did not exit');
+  }
 
   // Then the lab's daemons (pdns, pebble, apt-cacher-ng name their config under .lab/).
   const daemons = processesMentioning(labDir);
@@ -134,6 +147,7 @@ export async function down(log: Log): Promise<void> {
     for (const p of daemons) signal(p, 'SIGKILL');
     await waitGone(daemons, 5_000);
   }
+  await waitReaped([...containerPids, ...daemons], 5_000);
 
   await unmountUnder(labDir);
   for (const veth of net.labVeths()) await $`ip link del ${veth}`.nothrow();

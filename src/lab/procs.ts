@@ -5,6 +5,7 @@
 import { spawn } from 'node:child_process';
 import {
   closeSync,
+  existsSync,
   mkdirSync,
   openSync,
   readdirSync,
@@ -165,4 +166,13 @@ export function processesInNetns(nsPath: string): number[] {
     }
   }
   return out;
+}
+
+/**
+ * Waits (bounded) until dead processes have also left the process table: their new parent (init)
+ * reaps them, on some hosts only after a while. Purely cosmetic, so it never fails.
+ */
+export async function waitReaped(pids: readonly number[], timeoutMs: number): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until && pids.some((p) => existsSync(`/proc/${p}`))) await sleep(100);
 }
