@@ -1,6 +1,12 @@
 #!/usr/bin/env -S node --import tsx
 /** ./provision.ts: bring every server in servers.txt to the desired state, in rolling groups. */
-import { EXIT_CODES_HELP, numberOption, parseCommand } from './src/cli/args.ts';
+import {
+  EXIT_CODES_HELP,
+  INPUT_OPTION_HELP,
+  INPUT_OPTIONS,
+  numberOption,
+  parseCommand,
+} from './src/cli/args.ts';
 import { main } from './src/cli/main.ts';
 import { makeReporter } from './src/cli/reporters.ts';
 import { COMPONENTS, selectComponents } from './src/components/index.ts';
@@ -13,9 +19,7 @@ const spec = {
   summary:
     'Provisions every server in servers.txt over SSH, idempotently: probes each server, applies only\nthe difference, in rolling groups with a health gate between groups.',
   options: {
-    servers: { type: 'string' },
-    env: { type: 'string' },
-    lab: { type: 'boolean' },
+    ...INPUT_OPTIONS,
     'dry-run': { type: 'boolean' },
     only: { type: 'string' },
     parallel: { type: 'string' },
@@ -23,9 +27,7 @@ const spec = {
     json: { type: 'boolean' },
   },
   optionHelp: [
-    ['--servers FILE', 'servers file (default servers.txt)'],
-    ['--env FILE', 'settings file (default .env)'],
-    ['--lab', 'use the lab: --servers .lab/servers.txt --env .lab/.env'],
+    ...INPUT_OPTION_HELP,
     ['--dry-run', 'print what would change on each host (files as diffs); change nothing'],
     [
       '--only LIST',

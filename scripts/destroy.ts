@@ -1,6 +1,11 @@
 #!/usr/bin/env -S node --import tsx
 /** scripts/destroy.ts: remove Shoestring from servers (leave the clusters, stop services, delete state). */
-import { EXIT_CODES_HELP, parseCommand } from '../src/cli/args.ts';
+import {
+  EXIT_CODES_HELP,
+  INPUT_OPTION_HELP,
+  INPUT_OPTIONS,
+  parseCommand,
+} from '../src/cli/args.ts';
 import { main } from '../src/cli/main.ts';
 import { out, paint } from '../src/cli/output.ts';
 import { COMPONENTS } from '../src/components/index.ts';
@@ -12,17 +17,10 @@ const spec = {
   summary:
     'Removes Shoestring from the named servers, in reverse component order: each leaves its cluster\n(etcd, database), stops its services and deletes its configuration and state. Packages stay\ninstalled. Afterwards remove the servers from servers.txt. Without --yes, only says what it would do.',
   options: {
-    servers: { type: 'string' },
-    env: { type: 'string' },
-    lab: { type: 'boolean' },
+    ...INPUT_OPTIONS,
     yes: { type: 'boolean' },
   },
-  optionHelp: [
-    ['--servers FILE', 'servers file (default servers.txt)'],
-    ['--env FILE', 'settings file (default .env)'],
-    ['--lab', 'use the lab files'],
-    ['--yes', 'really destroy (otherwise a dry run)'],
-  ],
+  optionHelp: [...INPUT_OPTION_HELP, ['--yes', 'really destroy (otherwise a dry run)']],
   epilog: `Example:\n  scripts/destroy.ts 192.0.2.13 --yes\n\n${EXIT_CODES_HELP}`,
   allowPositionals: true,
 } as const;

@@ -81,3 +81,16 @@ export function numberOption(
   }
   return n;
 }
+
+/** The options every command that reads the cluster's files shares. */
+export const INPUT_OPTIONS = {
+  servers: { type: 'string' },
+  env: { type: 'string' },
+  lab: { type: 'boolean' },
+} as const;
+
+export const INPUT_OPTION_HELP: readonly (readonly [string, string])[] = [
+  ['--servers FILE', 'servers file (default servers.txt)'],
+  ['--env FILE', 'settings file (default .env)'],
+  ['--lab', 'use the lab: --servers .lab/servers.txt --env .lab/.env'],
+];
