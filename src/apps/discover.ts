@@ -1,0 +1,139 @@
+/**
+ * Apps: each folder under apps/ is one app. Its `host` file names it under DOMAIN (`app1` →
+ * app1.DOMAIN; `@` → DOMAIN itself); `app.wsgi` or `app.py` defines a WSGI `application`;
+ * optional `requirements.txt` is installed into the app's own virtualenv; optional `packages`
+ * lists Debian packages it needs (one a line). Reading the folder is the only effect here;
+ * `describeApps` is pure.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { ConfigError } from '../errors.ts';
+
+export interface AppFile {
+  /** Path inside the app folder, with forward slashes. */
+  readonly path: string;
+  readonly content: string;
+}
+
+export interface AppSource {
+  readonly name: string;
+  readonly files: readonly AppFile[];
+}
+
+export interface App {
+  readonly name: string;
+  /** The fastrouter key: the full host name it answers at. */
+  readonly key: string;
+  readonly entry: string;
+  readonly port: number;
+  readonly files: readonly AppFile[];
+  readonly requirements: string | undefined;
+  readonly packages: readonly string[];
+  /** sha256 over every file (path and content): changes reload the app. */
+  readonly codeHash: string;
+}
+
+const NAME = /^[a-z0-9][a-z0-9-]{0,40}$/;
+const LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/;
+const SKIP = /(^|\/)(\.|__pycache__|.*\.pyc$)/;
+
+/** Reads apps/<name>/ folders (text files, recursively, skipping dotfiles and caches). */
+export function readApps(dir: string): AppSource[] {
+  if (!existsSync(dir)) return [];
+  const walk = (root: string, at: string): AppFile[] =>
+    readdirSync(at, { withFileTypes: true }).flatMap((e) => {
+      const full = join(at, e.name);
+      const rel = relative(root, full).split('\\').join('/');
+      if (SKIP.test(rel)) return [];
+      if (e.isDirectory()) return walk(root, full);
+      if (!e.isFile()) return [];
+      return [{ path: rel, content: readFileSync(full, 'utf8') }];
+    });
+  return readdirSync(dir)
+    .filter((n) => !n.startsWith('.') && statSync(join(dir, n)).isDirectory())
+    .sort()
+    .map((name) => ({ name, files: walk(join(dir, name), join(dir, name)) }));
+}
+
+function fnv1a(text: string): number {
+  let h = 0x811c9dc5;
+  for (const ch of Buffer.from(text, 'utf8')) h = Math.imul(h ^ ch, 0x01000193) >>> 0;
+  return h;
+}
+
+/**
+ * A stable port per app name (so adding an app does not move the others): a hash of the name
+ * into 3100–3899, the next free one on a clash, clashes settled in name order.
+ */
+export function assignPorts(names: readonly string[], from: number, span = 800): Map<string, number> {
+  const ports = new Map<string, number>();
+  const used = new Set<number>();
+  for (const name of [...names].sort()) {
+    let p = from + (fnv1a(name) % span);
+    while (used.has(p)) p = p + 1 >= from + span ? from : p + 1;
+    used.add(p);
+    ports.set(name, p);
+  }
+  return ports;
+}
+
+export function describeApps(sources: readonly AppSource[], domain: string, portsFrom: number): App[] {
+  const problems: string[] = [];
+  const ports = assignPorts(
+    sources.map((s) => s.name),
+    portsFrom,
+  );
+  const apps: App[] = [];
+  const keys = new Map<string, string>();
+  for (const s of sources) {
+    const file = (p: string) => s.files.find((f) => f.path === p)?.content;
+    if (!NAME.test(s.name)) {
+      problems.push(`apps/${s.name}: folder names are lowercase letters, digits and -`);
+      continue;
+    }
+    const host = file('host')?.trim().toLowerCase();
+    if (host === undefined || host === '') {
+      problems.push(`apps/${s.name}/host is missing: it names the app under DOMAIN (e.g. ${s.name})`);
+      continue;
+    }
+    if (host !== '@' && !LABEL.test(host)) {
+      problems.push(`apps/${s.name}/host: "${host}" is not a host name (or @ for DOMAIN itself)`);
+      continue;
+    }
+    const entry = ['app.wsgi', 'app.py'].find((p) => file(p) !== undefined);
+    if (!entry) {
+      problems.push(`apps/${s.name}: needs app.wsgi or app.py defining a WSGI \`application\``);
+      continue;
+    }
+    const key = host === '@' ? domain : `${host}.${domain}`;
+    const clash = keys.get(key);
+    if (clash) {
+      problems.push(`apps/${s.name}/host: ${key} is already apps/${clash}'s`);
+      continue;
+    }
+    keys.set(key, s.name);
+    const hash = createHash('sha256');
+    for (const f of [...s.files].sort((a, b) => a.path.localeCompare(b.path)))
+      hash.update(`${f.path}\0${f.content}\0`);
+    const packages = (file('packages') ?? '')
+      .split('\n')
+      .map((l) => l.replace(/#.*/, '').trim())
+      .filter(Boolean);
+    const bad = packages.filter((p) => !/^[a-z0-9][a-z0-9+.-]+$/.test(p));
+    if (bad.length > 0) problems.push(`apps/${s.name}/packages: not package names: ${bad.join(', ')}`);
+    const req = file('requirements.txt');
+    apps.push({
+      name: s.name,
+      key,
+      entry,
+      port: ports.get(s.name) ?? portsFrom,
+      files: s.files,
+      requirements: req !== undefined && req.trim() !== '' ? req : undefined,
+      packages,
+      codeHash: hash.digest('hex').slice(0, 16),
+    });
+  }
+  if (problems.length > 0) throw new ConfigError('apps/ has problems', problems);
+  return apps;
+}

@@ -1,0 +1,139 @@
+/**
+ * Apps: every folder under apps/ becomes a vassal on every server, uploaded to
+ * /srv/shoestring/apps/<name>/. Each instance listens on its own port and announces itself to
+ * every server's subscription server (the full mesh), so any server's fastrouter can route a
+ * request to any live instance. Adding a folder and provisioning deploys a new app.
+ */
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { readApps, describeApps, type App } from '../apps/discover.ts';
+import { GateError } from '../errors.ts';
+import { apt, files, shell, type Phase, type Step } from '../plan/steps.ts';
+import { q } from '../ssh/quote.ts';
+import { render } from '../templates.ts';
+import { PORTS } from './ports.ts';
+import type { Component, HostContext } from './types.ts';
+import { VASSALS_DIR } from './uwsgi.ts';
+
+export const APPS_DIR = '/srv/shoestring/apps';
+export const VENVS_DIR = '/srv/shoestring/venvs';
+/** The repository's apps/ folder (SHOESTRING_APPS_DIR overrides it). */
+export const APPS_SOURCE =
+  process.env['SHOESTRING_APPS_DIR'] ??
+  join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'apps');
+
+export function vassalName(app: App): string {
+  return `app-${app.name}.ini`;
+}
+
+/** `server=S:7000,key=K,addr=SELF:PORT`, one per server in the cluster. */
+export function subscriptions(app: App, servers: readonly string[], self: string): string[] {
+  return servers.map(
+    (s) => `server=${s}:${PORTS.subscription},key=${app.key},addr=${self}:${app.port}`,
+  );
+}
+
+export function vassalIni(app: App, servers: readonly string[], self: string): string {
+  const venv = `${VENVS_DIR}/${app.name}`;
+  return render('apps/vassal.ini.hbs', {
+    name: app.name,
+    key: app.key,
+    codeHash: app.codeHash,
+    processes: 2,
+    port: app.port,
+    dir: `${APPS_DIR}/${app.name}`,
+    entry: app.entry,
+    pythonpath: app.requirements ? [`${venv}/lib/python3*/site-packages`] : [],
+    subscribe: subscriptions(app, servers, self),
+  });
+}
+
+/**
+ * The app's own virtualenv. It sees Debian's Python packages (--system-site-packages), so a
+ * requirement already installed from the `packages` file is satisfied without an index; only
+ * what is still missing is fetched from the package index (which needs one to be reachable).
+ */
+export function venvStep(app: App): Step {
+  const venv = `${VENVS_DIR}/${app.name}`;
+  const req = `${APPS_DIR}/${app.name}/requirements.txt`;
+  const stamp = `${venv}/.shoestring-requirements`;
+  const sum = `$(sha256sum < ${q(req)} | cut -d' ' -f1)`;
+  return shell.command(
+    `Virtualenv for ${app.name}`,
+    `[ -x ${q(`${venv}/bin/python`)} ] && [ "$(cat ${q(stamp)} 2>/dev/null)" = "${sum}" ]`,
+    [
+      `python3 -m venv --system-site-packages ${q(venv)}`,
+      `if ! ${q(`${venv}/bin/pip`)} install -q --no-index --disable-pip-version-check -r ${q(req)} >/tmp/shoestring-pip.log 2>&1; then`,
+      `  ${q(`${venv}/bin/pip`)} install -q --disable-pip-version-check -r ${q(req)} >>/tmp/shoestring-pip.log 2>&1 || { tail -n 5 /tmp/shoestring-pip.log >&2; exit 1; }`,
+      `fi`,
+      `echo "${sum}" > ${q(stamp)}`,
+    ].join('\n'),
+  );
+}
+
+/** Removes vassal files of apps that are no longer under apps/. */
+export function pruneStep(apps: readonly App[]): Step {
+  const keep = apps.map(vassalName);
+  const pattern = keep.length > 0 ? keep.map(q).join('|') : '__none__';
+  const loop = (action: string) =>
+    `for f in ${VASSALS_DIR}/app-*.ini; do [ -e "$f" ] || continue; case "$(basename "$f")" in ${pattern}) ;; *) ${action} ;; esac; done`;
+  return shell.command('Remove apps no longer in apps/', loop('exit 1'), loop('rm -f "$f"'));
+}
+
+export function appsPhase(ctx: HostContext, apps: readonly App[]): Phase {
+  const servers = ctx.servers.map((s) => s.address);
+  const packages = [
+    ...new Set([
+      ...(apps.some((a) => a.requirements) ? ['python3-venv'] : []),
+      ...apps.flatMap((a) => a.packages),
+    ]),
+  ];
+  const steps: Step[] = [];
+  if (packages.length > 0) steps.push(apt.packages(packages, { title: 'Packages the apps need' }));
+  steps.push(files.directory(APPS_DIR), files.directory(VENVS_DIR));
+  for (const app of apps) {
+    steps.push(files.directory(`${APPS_DIR}/${app.name}`));
+    for (const f of app.files)
+      steps.push(files.file(`${APPS_DIR}/${app.name}/${f.path}`, f.content));
+    if (app.requirements) steps.push(venvStep(app));
+    steps.push(
+      files.file(`${VASSALS_DIR}/${vassalName(app)}`, vassalIni(app, servers, ctx.self.address)),
+    );
+  }
+  steps.push(pruneStep(apps));
+  return { title: 'Apps', steps };
+}
+
+/** Each app answers 200 through this server's own front (retried while vassals start). */
+export async function appsGate(ctx: HostContext, apps: readonly App[]): Promise<void> {
+  const script = apps
+    .map(
+      (a) =>
+        `echo "${a.name} $(curl -s -o /dev/null -m 5 -w '%{http_code}' -H ${q(`Host: ${a.key}`)} http://127.0.0.1/ || true)"`,
+    )
+    .join('\n');
+  let failing: string[] = [];
+  for (let i = 0; i < 30; i++) {
+    const res = await ctx.transport.run(ctx.self.target, script, { what: 'apps gate' });
+    failing = res.stdout.split('\n').filter((l) => l.trim() !== '' && !l.endsWith(' 200'));
+    if (failing.length === 0) return;
+    await new Promise((r) => setTimeout(r, 2000));
+  }
+  throw new GateError(
+    `${ctx.self.server.spec}: apps not answering 200 through the front: ${failing.join(', ')}`,
+    {
+      hint: `look at: journalctl -u uwsgi-emperor on ${ctx.self.server.spec}`,
+    },
+  );
+}
+
+function loadApps(ctx: HostContext): App[] {
+  return describeApps(readApps(APPS_SOURCE), ctx.config.domain, PORTS.appsFrom);
+}
+
+export const apps: Component = {
+  name: 'apps',
+  description: 'the apps under apps/, as vassals subscribed to every server (full mesh)',
+  phases: (ctx) => [appsPhase(ctx, loadApps(ctx))],
+  gate: (ctx) => appsGate(ctx, loadApps(ctx)),
+};

@@ -1,0 +1,267 @@
+/**
+ * etcd: a static cluster from servers.txt, peers over TLS with the cluster CA, the client API on
+ * 127.0.0.1 only. Bootstrap starts every member without waiting (Type=notify blocks until a
+ * quorum exists); later, a new server joins (`member add`, then start with state existing), one
+ * at a time. Gate: this member is healthy and a leader exists.
+ */
+import { GateError, ShoestringError } from '../errors.ts';
+import { DATA_DIR, prepareEtcd, type EtcdCluster } from '../etcd/cluster.ts';
+import { Mutex } from '../etcd/lock.ts';
+import { joinInitialCluster, peerUrl } from '../etcd/membership.ts';
+import {
+  CA_CERT,
+  CA_IN_ETCD_CHECK,
+  CA_IN_ETCD_PUT,
+  CA_KEY,
+  PEER_CERT,
+  PEER_KEY,
+  PKI_DIR,
+  issuePeerCert,
+  peerCertValid,
+} from '../etcd/pki.ts';
+import { ETCD_QUERY_SCRIPT, gatewayPost, splitSections } from '../etcd/remote.ts';
+import { parseMembers, parseStatus, urlHost } from '../etcd/status.ts';
+import type { Notify, Phase } from '../plan/steps.ts';
+import { apt, files, shell } from '../plan/steps.ts';
+import { q } from '../ssh/quote.ts';
+import { render } from '../templates.ts';
+import type { ClusterServer, Component, HostContext } from './types.ts';
+
+export const ETCD_ENV = '/etc/default/etcd';
+export const INITIAL_ENV = '/etc/shoestring/etcd-initial.env';
+export const DROP_IN = '/etc/systemd/system/etcd.service.d/shoestring.conf';
+const HEALTHY = `curl -fsS -m 3 http://127.0.0.1:2379/health 2>/dev/null | grep -q '"health":"true"'`;
+
+/** Prepared state per run (keyed by the run's server list, shared by every host context). */
+const prepared = new WeakMap<readonly ClusterServer[], EtcdCluster>();
+const joins = new Mutex();
+
+function clusterOf(ctx: HostContext): EtcdCluster {
+  const c = prepared.get(ctx.servers);
+  if (!c) throw new ShoestringError('etcd: the cluster was not prepared before provisioning');
+  return c;
+}
+
+function writeInitialEnv(initialCluster: string, state: 'new' | 'existing', token: string) {
+  const text = render('etcd/initial.env.hbs', { initialCluster, state, token });
+  return `install -d -m 0755 /etc/shoestring\nprintf %s ${q(text)} > ${INITIAL_ENV}`;
+}
+
+/** Waits up to `seconds` for the local member to be healthy (it has a leader). */
+function waitHealthy(seconds: number): string {
+  return `for i in $(seq ${seconds}); do if ${HEALTHY}; then exit 0; fi; sleep 1; done; echo 'etcd did not become healthy in ${seconds} s' >&2; journalctl -u etcd -n 5 --no-pager >&2 || true; exit 1`;
+}
+
+export function installPhase(): Phase {
+  return {
+    title: 'Install etcd',
+    // etcd-server's postinst would start a one-member cluster: keep it from starting.
+    steps: [apt.packages(['etcd-server', 'etcd-client', 'openssl'], { noStart: true })],
+  };
+}
+
+export function configPhase(ctx: HostContext, cluster: EtcdCluster): Phase {
+  const { self } = ctx;
+  const role = cluster.plan.roles.get(self.hostname);
+  // A running member restarts on a config change; a new one is started by the start phase.
+  const restart: Notify[] = role?.kind === 'member' ? [{ service: 'etcd', action: 'restart' }] : [];
+  const ca = cluster.ca ?? { cert: '(made on the first run)\n', key: '(made on the first run)\n' };
+  return {
+    title: 'Configure etcd',
+    steps: [
+      files.directory(PKI_DIR, { mode: '0750', group: 'etcd' }),
+      files.file(CA_CERT, ca.cert, { mode: '0644' }),
+      files.file(CA_KEY, ca.key, { mode: '0600', secret: true }),
+      // Idempotent: re-issued only when missing, not from this CA, or not naming this address.
+      shell.command(
+        'Issue the etcd peer certificate',
+        peerCertValid(self.address),
+        issuePeerCert(self.hostname, self.address),
+        restart,
+      ),
+      files.file(
+        ETCD_ENV,
+        render('etcd/etcd.env.hbs', {
+          name: self.hostname,
+          dataDir: DATA_DIR,
+          peerUrl: peerUrl(self.address),
+          peerCert: PEER_CERT,
+          peerKey: PEER_KEY,
+          caCert: CA_CERT,
+          initialEnvFile: INITIAL_ENV,
+        }),
+        { notify: restart },
+      ),
+      files.file(
+        DROP_IN,
+        render('etcd/override.conf.hbs', { initialEnvFile: INITIAL_ENV, timeoutStartSec: 300 }),
+      ),
+      // Idempotent: only when systemd says the unit files changed.
+      shell.command(
+        'Reload systemd units',
+        `[ "$(systemctl show etcd -p NeedDaemonReload --value)" != yes ]`,
+        'systemctl daemon-reload',
+      ),
+      // A one-member cluster left by an earlier install without Shoestring: wiped once.
+      shell.command(
+        'Remove the default one-member etcd data',
+        '[ ! -e /var/lib/etcd/default ]',
+        `if [ ! -d ${DATA_DIR}/member ]; then systemctl stop etcd || true; fi\nrm -rf /var/lib/etcd/default`,
+      ),
+      shell.command('Enable etcd', 'systemctl is-enabled -q etcd', 'systemctl enable -q etcd'),
+    ],
+  };
+}
+
+function afterStart(): Phase['steps'] {
+  return [
+    shell.command('Wait for the etcd cluster', HEALTHY, waitHealthy(240)),
+    // Idempotent: written only when etcd's copy differs from the files.
+    shell.command('Keep the cluster CA in etcd', CA_IN_ETCD_CHECK, CA_IN_ETCD_PUT),
+  ];
+}
+
+/** Runs `member add` for self on a healthy member (unless listed already); returns the member list. */
+async function memberAdd(ctx: HostContext, on: ClusterServer): Promise<string> {
+  const t = ctx.transport;
+  const self = ctx.self;
+  const list = async () => {
+    const res = await t.run(on.target, ETCD_QUERY_SCRIPT, { what: 'etcd member list' });
+    return parseMembers(splitSections(res.stdout).get('members') ?? '') ?? [];
+  };
+  let members = await list();
+  const listed = () => members.some((m) => m.peerUrls.some((u) => urlHost(u) === self.address));
+  for (let attempt = 1; !listed(); attempt++) {
+    const res = await t.run(
+      on.target,
+      `ETCDCTL_API=3 etcdctl --command-timeout=10s member add ${q(self.hostname)} --peer-urls=${q(peerUrl(self.address))}`,
+      { what: `etcd member add ${self.hostname}`, allowFailure: true },
+    );
+    members = await list();
+    if (res.code !== 0 && !listed()) {
+      // "unhealthy cluster" / "breaks active quorum" right after another join: retry shortly.
+      if (attempt >= 10) {
+        throw new ShoestringError(
+          `${self.server.spec}: etcd member add failed on ${on.server.spec}: ${res.stderr.trim()}`,
+        );
+      }
+      await new Promise((r) => setTimeout(r, 3000));
+    }
+  }
+  return joinInitialCluster(members, { name: self.hostname, address: self.address });
+}
+
+export function startPhases(ctx: HostContext, cluster: EtcdCluster): (() => Promise<Phase[]>)[] {
+  const role = cluster.plan.roles.get(ctx.self.hostname);
+  if (!role) throw new ShoestringError(`etcd: ${ctx.self.server.spec} has no planned role`);
+  if (role.kind === 'bootstrap') {
+    const initial = writeInitialEnv(cluster.plan.initialCluster, 'new', cluster.token);
+    return [
+      async () => [
+        {
+          title: 'Start etcd',
+          steps: [
+            // Idempotent: only before this member's first start (its data dir is empty).
+            shell.command(
+              'Bootstrap the etcd cluster',
+              `[ -d ${DATA_DIR}/member ]`,
+              `${initial}\nsystemctl start --no-block etcd`,
+            ),
+            ...afterStart(),
+          ],
+        },
+      ],
+    ];
+  }
+  if (role.kind === 'member') {
+    return [
+      async () => [
+        {
+          title: 'Start etcd',
+          steps: [
+            shell.command(
+              'Start etcd',
+              'systemctl is-active -q etcd',
+              'systemctl start --no-block etcd',
+            ),
+            ...afterStart(),
+          ],
+        },
+      ],
+    ];
+  }
+  // Joining: one host at a time, from `member add` until the new member runs.
+  let release: (() => void) | undefined;
+  return [
+    async () => {
+      const on = cluster.healthy;
+      if (!on) throw new ShoestringError('etcd: no healthy member to add this server to');
+      let initialCluster = '(from etcd member add)';
+      // Idempotent: a member that is already healthy does not join again.
+      const probe = await ctx.transport.run(ctx.self.target, `if ${HEALTHY}; then echo yes; fi`, {
+        what: 'etcd health',
+      });
+      const already = probe.stdout.trim() === 'yes';
+      if (!ctx.dryRun && !already) {
+        release = await joins.acquire(6 * 60_000);
+        initialCluster = await memberAdd(ctx, on);
+      }
+      return [
+        {
+          title: 'Join etcd',
+          steps: [
+            shell.command(
+              'Join the etcd cluster',
+              HEALTHY,
+              [
+                'systemctl stop etcd || true',
+                `rm -rf ${DATA_DIR}`,
+                writeInitialEnv(initialCluster, 'existing', cluster.token),
+                // Type=notify: returns once the member has joined.
+                'systemctl start etcd',
+              ].join('\n'),
+            ),
+            ...afterStart(),
+          ],
+        },
+      ];
+    },
+    async () => {
+      release?.();
+      return [];
+    },
+  ];
+}
+
+/** Gate: the local member is healthy and the cluster has a leader (retried for a while). */
+export async function etcdGate(ctx: HostContext): Promise<void> {
+  const script = `${HEALTHY} && echo '@@health' && echo ok; echo '@@status'; ${gatewayPost('/v3/maintenance/status')}`;
+  let why = '';
+  for (let i = 0; i < 30; i++) {
+    const res = await ctx.transport.run(ctx.self.target, script, {
+      what: 'etcd gate',
+      allowFailure: true,
+    });
+    const sec = splitSections(res.stdout);
+    const status = parseStatus(sec.get('status') ?? '');
+    if (sec.get('health') === 'ok' && status && status.leaderId !== '0') return;
+    why = !status ? 'the member does not answer' : 'the member is not healthy or has no leader';
+    await new Promise((r) => setTimeout(r, 2000));
+  }
+  throw new GateError(`${ctx.self.server.spec}: etcd gate: ${why}`, {
+    hint: `look at: journalctl -u etcd on ${ctx.self.server.spec}`,
+  });
+}
+
+export const etcd: Component = {
+  name: 'etcd',
+  description: 'etcd cluster (static bootstrap, TLS peers, client API on localhost)',
+  async prepare(ctx) {
+    prepared.set(ctx.servers, await prepareEtcd(ctx));
+  },
+  phases(ctx) {
+    const cluster = clusterOf(ctx);
+    return [installPhase(), configPhase(ctx, cluster), ...startPhases(ctx, cluster)];
+  },
+  gate: etcdGate,
+};

@@ -1,0 +1,61 @@
+/**
+ * uWSGI: the emperor as a systemd service (Debian's uwsgi-emperor unit), the fastrouter vassal
+ * on 127.0.0.1:3017 with this server's subscription server on :7000, and the health vassal
+ * behind /healthz. Vassal files are reloaded by the emperor when they change (mtime).
+ */
+import { apt, files, systemd, type Phase } from '../plan/steps.ts';
+import { render } from '../templates.ts';
+import { PORTS } from './ports.ts';
+import type { Component, HostContext } from './types.ts';
+
+export const VASSALS_DIR = '/etc/uwsgi-emperor/vassals';
+export const HEALTH_DIR = '/srv/shoestring/health';
+/** Seconds the fastrouter waits on a connect or read: a dead server is skipped after this. */
+export const FASTROUTER_TIMEOUT = 3;
+
+export function uwsgiPhase(ctx: HostContext): Phase {
+  return {
+    title: 'uWSGI emperor and fastrouter',
+    steps: [
+      apt.packages(['uwsgi-emperor', 'uwsgi-core', 'uwsgi-plugin-python3']),
+      files.file(
+        '/etc/uwsgi-emperor/emperor.ini',
+        render('uwsgi/emperor.ini.hbs', {
+          vassalsDir: VASSALS_DIR,
+          emperorStatsPort: PORTS.emperorStats,
+        }),
+        { notify: [{ service: 'uwsgi-emperor', action: 'restart' }] },
+      ),
+      files.directory(VASSALS_DIR),
+      files.file(
+        `${VASSALS_DIR}/fastrouter.ini`,
+        render('uwsgi/fastrouter.ini.hbs', {
+          fastrouterPort: PORTS.fastrouter,
+          address: ctx.self.address,
+          subscriptionPort: PORTS.subscription,
+          timeout: FASTROUTER_TIMEOUT,
+          statsPort: PORTS.fastrouterStats,
+        }),
+      ),
+      files.directory('/srv/shoestring'),
+      files.directory(HEALTH_DIR),
+      files.file(`${HEALTH_DIR}/health.py`, render('uwsgi/health.py.hbs', {})),
+      files.file(
+        `${VASSALS_DIR}/shoestring-health.ini`,
+        render('uwsgi/health.ini.hbs', {
+          healthPort: PORTS.health,
+          healthFile: `${HEALTH_DIR}/health.py`,
+          statsPort: PORTS.fastrouterStats,
+          emperorStatsPort: PORTS.emperorStats,
+        }),
+      ),
+      systemd.service('uwsgi-emperor'),
+    ],
+  };
+}
+
+export const uwsgi: Component = {
+  name: 'uwsgi',
+  description: 'uWSGI emperor, fastrouter (:3017, subscriptions on :7000), health vassal',
+  phases: (ctx) => [uwsgiPhase(ctx)],
+};

@@ -1,0 +1,125 @@
+/**
+ * The etcd cluster CA: generated once with openssl on the first server, then kept in the
+ * cluster (every server holds it under /etc/shoestring/etcd-pki, and etcd holds a copy once it
+ * runs). Provision reads it back from there on later runs and never makes a new one while any
+ * copy exists. Each server issues its own peer certificate from it (see etcd component).
+ */
+import { q } from '../ssh/quote.ts';
+
+export const PKI_DIR = '/etc/shoestring/etcd-pki';
+export const CA_CERT = `${PKI_DIR}/ca.crt`;
+export const CA_KEY = `${PKI_DIR}/ca.key`;
+export const PEER_CERT = `${PKI_DIR}/peer.crt`;
+export const PEER_KEY = `${PKI_DIR}/peer.key`;
+/** Where the copy in etcd lives (values: the PEM files, base64 on one line). */
+export const ETCD_CA_CERT_KEY = '/shoestring/pki/etcd-ca.crt';
+export const ETCD_CA_KEY_KEY = '/shoestring/pki/etcd-ca.key';
+
+export interface CaPair {
+  readonly cert: string;
+  readonly key: string;
+}
+
+function b64(text: string): string {
+  return Buffer.from(text, 'utf8').toString('base64');
+}
+
+function rangeScript(key: string): string {
+  const body = JSON.stringify({ key: b64(key) });
+  return `curl -fsS -m 3 -X POST -d ${q(body)} http://127.0.0.1:2379/v3/kv/range 2>/dev/null || true`;
+}
+
+/** Prints the CA this server holds on disk and in its etcd (if running). Read-only. */
+export const CA_PROBE_SCRIPT = [
+  `echo '@@ca_crt'`,
+  `if [ -s ${CA_CERT} ] && [ -s ${CA_KEY} ]; then base64 -w0 ${CA_CERT}; echo; echo '@@ca_key'; base64 -w0 ${CA_KEY}; echo; fi`,
+  `echo '@@etcd_ca_crt'`,
+  rangeScript(ETCD_CA_CERT_KEY),
+  `echo`,
+  `echo '@@etcd_ca_key'`,
+  rangeScript(ETCD_CA_KEY_KEY),
+  `echo`,
+].join('\n');
+
+/** Decodes a base64 section; undefined when empty or not PEM. */
+export function pemFromBase64(text: string | undefined): string | undefined {
+  const t = (text ?? '').trim();
+  if (t === '') return undefined;
+  const pem = Buffer.from(t, 'base64').toString('utf8');
+  return pem.includes('-----BEGIN ') ? pem : undefined;
+}
+
+/** The value of a `/v3/kv/range` answer (our values are base64 of PEM, so decoded twice). */
+export function pemFromRange(text: string | undefined): string | undefined {
+  try {
+    const r = JSON.parse(text ?? '') as { kvs?: { value?: string }[] };
+    const v = r.kvs?.[0]?.value;
+    return v ? pemFromBase64(Buffer.from(v, 'base64').toString('utf8')) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Picks the CA to use from every server's report: etcd's copy first, then disk copies. */
+export function chooseCa(
+  reports: readonly { disk?: CaPair | undefined; etcd?: CaPair | undefined }[],
+): { ca: CaPair | undefined; conflict: boolean } {
+  const fromEtcd = reports.find((r) => r.etcd)?.etcd;
+  const fromDisk = reports.find((r) => r.disk)?.disk;
+  const ca = fromEtcd ?? fromDisk;
+  const conflict =
+    ca !== undefined &&
+    reports.some((r) => [r.disk, r.etcd].some((p) => p !== undefined && p.cert !== ca.cert));
+  return { ca, conflict };
+}
+
+/** Generates a CA on a server (keeping it in PKI_DIR) and prints it like CA_PROBE_SCRIPT. */
+export const CA_GENERATE_SCRIPT = [
+  `command -v openssl >/dev/null || apt-get install -y -q openssl >/dev/null`,
+  `if [ ! -s ${CA_CERT} ] || [ ! -s ${CA_KEY} ]; then`,
+  `  install -d -m 0755 ${PKI_DIR}`,
+  `  tmp=$(mktemp -d)`,
+  `  openssl req -x509 -new -nodes -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -days 3650 -subj '/CN=Shoestring etcd CA' -keyout "$tmp/ca.key" -out "$tmp/ca.crt" 2>/dev/null`,
+  `  install -m 0600 "$tmp/ca.key" ${CA_KEY}`,
+  `  install -m 0644 "$tmp/ca.crt" ${CA_CERT}`,
+  `  rm -rf "$tmp"`,
+  `fi`,
+  `echo '@@ca_crt'; base64 -w0 ${CA_CERT}; echo; echo '@@ca_key'; base64 -w0 ${CA_KEY}; echo`,
+].join('\n');
+
+/** Check: the peer certificate exists, is signed by the CA, matches its key, names the address. */
+export function peerCertValid(address: string): string {
+  return [
+    `[ -s ${PEER_CERT} ] && [ -s ${PEER_KEY} ]`,
+    `openssl verify -CAfile ${CA_CERT} ${PEER_CERT}`,
+    `openssl x509 -in ${PEER_CERT} -noout -ext subjectAltName | grep -qw ${q(`IP Address:${address}`)}`,
+    `[ "$(openssl x509 -in ${PEER_CERT} -noout -pubkey)" = "$(openssl pkey -in ${PEER_KEY} -pubout)" ]`,
+  ].join(' && ');
+}
+
+/** Issues this server's peer certificate (server and client use: etcd peers authenticate both ways). */
+export function issuePeerCert(name: string, address: string): string {
+  const ext = `subjectAltName=IP:${address},DNS:${name}\nextendedKeyUsage=serverAuth,clientAuth\nkeyUsage=critical,digitalSignature,keyEncipherment\nbasicConstraints=CA:FALSE\n`;
+  return [
+    `tmp=$(mktemp -d)`,
+    `printf %s ${q(ext)} > "$tmp/ext"`,
+    `openssl req -new -nodes -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -subj ${q(`/CN=${name}`)} -keyout "$tmp/peer.key" -out "$tmp/peer.csr" 2>/dev/null`,
+    `openssl x509 -req -in "$tmp/peer.csr" -CA ${CA_CERT} -CAkey ${CA_KEY} -set_serial "0x$(openssl rand -hex 16)" -days 3650 -extfile "$tmp/ext" -out "$tmp/peer.crt" 2>/dev/null`,
+    `install -m 0600 -o etcd -g etcd "$tmp/peer.key" ${PEER_KEY}`,
+    `install -m 0644 "$tmp/peer.crt" ${PEER_CERT}`,
+    `rm -rf "$tmp"`,
+  ].join('\n');
+}
+
+/** Check + command keeping the CA copy in etcd equal to the files. */
+export const CA_IN_ETCD_CHECK = [ETCD_CA_CERT_KEY, ETCD_CA_KEY_KEY]
+  .map(
+    (k, i) =>
+      `[ "$(ETCDCTL_API=3 etcdctl --command-timeout=5s get --print-value-only ${k})" = "$(base64 -w0 ${i === 0 ? CA_CERT : CA_KEY})" ]`,
+  )
+  .join(' && ');
+
+export const CA_IN_ETCD_PUT = [
+  `base64 -w0 ${CA_CERT} | ETCDCTL_API=3 etcdctl --command-timeout=5s put ${ETCD_CA_CERT_KEY} >/dev/null`,
+  `base64 -w0 ${CA_KEY} | ETCDCTL_API=3 etcdctl --command-timeout=5s put ${ETCD_CA_KEY_KEY} >/dev/null`,
+].join('\n');
