@@ -23,6 +23,8 @@ export interface IssueOptions {
   accountKey?: string;
   txtTtl?: number;
   log?: (line: string) => void;
+  /** Called before talking to the ACME server and before each DNS poll (the lab checks its bridge). */
+  guard?: () => Promise<void>;
 }
 
 export interface IssuedCertificate {
@@ -35,6 +37,8 @@ export interface IssuedCertificate {
 
 export async function issueWildcard(opts: IssueOptions): Promise<IssuedCertificate> {
   const log = opts.log ?? (() => undefined);
+  const guard = opts.guard ?? (() => Promise.resolve());
+  await guard();
   const domains = [opts.domain, `*.${opts.domain}`];
   if (opts.caBundle !== undefined) {
     // acme-client talks through its own axios instance; trust the given CA for it.
@@ -58,7 +62,7 @@ export async function issueWildcard(opts: IssueOptions): Promise<IssuedCertifica
         const name = txtName(authz.identifier.value);
         log(`dns: TXT ${name} +${value.slice(0, 8)}…`);
         await opts.dns.addTxt(name, value, ttl);
-        await waitForTxt(opts.authoritativeServers, name, value);
+        await waitForTxt(opts.authoritativeServers, name, value, { guard });
       },
       challengeRemoveFn: async (authz, _challenge, value) => {
         await opts.dns.removeTxt(txtName(authz.identifier.value), value);

@@ -18,10 +18,12 @@ export async function waitForTxt(
   servers: readonly string[],
   fqdn: string,
   value: string,
-  timeoutMs = 60_000,
+  options: { timeoutMs?: number; guard?: () => Promise<void> } = {},
 ): Promise<void> {
+  const timeoutMs = options.timeoutMs ?? 60_000;
   const until = Date.now() + timeoutMs;
   for (;;) {
+    if (options.guard) await options.guard();
     const answers = await Promise.all(servers.map((s) => txtValues(s, fqdn)));
     if (answers.every((a) => a.includes(value))) return;
     if (Date.now() > until) {

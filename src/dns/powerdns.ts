@@ -29,6 +29,8 @@ export interface PowerDnsOptions {
   apiKey: Secret | string;
   zone: string;
   serverId?: string;
+  /** Called before every request (the lab checks its bridge here). */
+  beforeRequest?: () => Promise<void>;
 }
 
 interface RRset {
@@ -61,15 +63,18 @@ export class PowerDnsProvider implements DnsProvider {
   readonly #key: Secret;
   readonly #base: string;
   readonly #mutex = new Mutex();
+  readonly #before: (() => Promise<void>) | undefined;
 
   constructor(options: PowerDnsOptions) {
     this.zone = canonical(options.zone);
     this.#key = options.apiKey instanceof Secret ? options.apiKey : new Secret(options.apiKey);
     const url = options.apiUrl.replace(/\/+$/, '');
     this.#base = `${url}/api/v1/servers/${options.serverId ?? 'localhost'}`;
+    this.#before = options.beforeRequest;
   }
 
   async #request(method: string, path: string, body?: unknown): Promise<Response> {
+    if (this.#before) await this.#before();
     const res = await fetch(`${this.#base}${path}`, {
       method,
       headers: {

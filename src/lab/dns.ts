@@ -57,7 +57,12 @@ export function labDnsProvider(
   domain: string,
   apiKey: string,
 ): PowerDnsProvider {
-  return new PowerDnsProvider({ apiUrl: pdnsApiUrl(hostAddress), apiKey, zone: domain });
+  return new PowerDnsProvider({
+    apiUrl: pdnsApiUrl(hostAddress),
+    apiKey,
+    zone: domain,
+    beforeRequest: () => assertBridge(hostAddress),
+  });
 }
 
 async function waitForApi(dns: PowerDnsProvider, hostAddress: string): Promise<void> {

@@ -7,7 +7,8 @@ import * as assert from 'uvu/assert';
 import acme from 'acme-client';
 import { issueWildcard } from '../../src/acme/issue.ts';
 import { labDnsProvider } from '../../src/lab/dns.ts';
-import { power, status, up } from '../../src/lab/lab.ts';
+import { assertBridge } from '../../src/lab/network.ts';
+import { down, power, status, up } from '../../src/lab/lab.ts';
 import { paths } from '../../src/lab/paths.ts';
 import { acmeDirectoryUrl, pebbleCert, pebbleRoot } from '../../src/lab/pebble.ts';
 import type { LabState } from '../../src/lab/state.ts';
@@ -23,6 +24,11 @@ const addr = (name: string): string => {
 
 test.before(async () => {
   lab = await up(3, {}, log);
+});
+
+// Self-contained: leave no lab behind for the next suite (it boots its own).
+test.after(async () => {
+  await down(log);
 });
 
 test('up boots 3 servers and writes the lab files', () => {
@@ -71,6 +77,10 @@ test('each server runs systemd with sshd, no default route, lab DNS only', async
   }
 });
 
+test('the host does not forward packets (servers cannot leave the machine)', () => {
+  assert.is(readFileSync('/proc/sys/net/ipv4/ip_forward', 'utf8').trim(), '0');
+});
+
 test('servers have distinct SSH host keys', async () => {
   const keys = new Set<string>();
   for (const s of lab.servers) {
@@ -93,6 +103,7 @@ test('apt works through the lab proxy', async () => {
 });
 
 test('the lab domain resolves through PowerDNS, also a record added through its API', async () => {
+  await assertBridge(HOST);
   const r = new Resolver({ timeout: 2000, tries: 1 });
   r.setServers([HOST]);
   assert.equal(await r.resolve4(`s2.${lab.domain}`), [addr('s2')]);
@@ -108,6 +119,7 @@ test('the lab domain resolves through PowerDNS, also a record added through its 
 });
 
 test('TXT values are added and removed one by one, concurrently', async () => {
+  await assertBridge(HOST);
   const dns = labDnsProvider(HOST, lab.domain, lab.pdnsApiKey);
   const name = `_acme-challenge.txt.${lab.domain}`;
   await Promise.all([
@@ -134,6 +146,7 @@ test('pebble issues a certificate for the domain and its wildcard via DNS-01 and
     email: `ops@${lab.domain}`,
     dns: labDnsProvider(HOST, lab.domain, lab.pdnsApiKey),
     authoritativeServers: [HOST],
+    guard: () => assertBridge(HOST),
     log,
   });
   const info = acme.crypto.readCertificateInfo(issued.cert);
@@ -143,7 +156,7 @@ test('pebble issues a certificate for the domain and its wildcard via DNS-01 and
     issued.cert.match(/-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g) ?? [];
   assert.ok(pems.length >= 2, 'leaf and intermediate');
   const [leaf, inter] = pems.map((p) => new X509Certificate(p));
-  const root = new X509Certificate(await pebbleRoot(HOST));
+  const root = new X509Certificate(await pebbleRoot(HOST)); // pebbleGet checks the bridge
   assert.ok(leaf!.verify(inter!.publicKey));
   assert.ok(inter!.verify(root.publicKey));
   assert.ok(

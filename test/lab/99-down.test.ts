@@ -11,7 +11,7 @@ import { loadState } from '../../src/lab/state.ts';
 import { log } from './helpers.ts';
 
 test('down removes everything the lab made', async () => {
-  if (!loadState()) await up(1, {}, log); // run alone: make something to remove
+  if (!loadState()) await up(2, {}, log); // nothing left by earlier suites: make a lab to remove
   assert.ok(processesMentioning(labDir).length > 0, 'precondition: lab processes exist');
   assert.ok(mountsUnder(labDir).length > 0, 'precondition: overlay mounts exist');
   assert.ok(labNetns().length > 0, 'precondition: lab namespaces exist');
