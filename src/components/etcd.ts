@@ -29,6 +29,7 @@ import type { ClusterServer, Component, HostContext } from './types.ts';
 
 export const ETCD_ENV = '/etc/default/etcd';
 export const INITIAL_ENV = '/etc/shoestring/etcd-initial.env';
+export const LEADER_HELPER = '/usr/local/bin/am-i-the-leader';
 export const DROP_IN = '/etc/systemd/system/etcd.service.d/shoestring.conf';
 const HEALTHY = `curl -fsS -m 3 http://127.0.0.1:2379/health 2>/dev/null | grep -q '"health":"true"'`;
 
@@ -109,6 +110,8 @@ export function configPhase(ctx: HostContext, cluster: EtcdCluster): Phase {
         `if [ ! -d ${DATA_DIR}/member ]; then systemctl stop etcd || true; fi\nrm -rf /var/lib/etcd/default`,
       ),
       shell.command('Enable etcd', 'systemctl is-enabled -q etcd', 'systemctl enable -q etcd'),
+      // The on-server leader check (servers have Python, not Node); see am-i-the-leader.ts.
+      files.file(LEADER_HELPER, render('etcd/am-i-the-leader.py.hbs', {}), { mode: '0755' }),
     ],
   };
 }

@@ -35,7 +35,10 @@ test('fresh servers bootstrap a new cluster with all of them', () => {
   const r = planMembership([d(1), d(2), d(3)], [obs(1), obs(2), obs(3)]);
   assert.ok(r.ok);
   if (!r.ok) return;
-  assert.equal([...r.plan.roles.values()].map((x) => x.kind), ['bootstrap', 'bootstrap', 'bootstrap']);
+  assert.equal(
+    [...r.plan.roles.values()].map((x) => x.kind),
+    ['bootstrap', 'bootstrap', 'bootstrap'],
+  );
   assert.is(r.plan.initialCluster, initialClusterOf([d(1), d(2), d(3)]));
   assert.ok(r.plan.initialCluster.includes('s2=https://10.0.0.2:2380'));
 });
@@ -74,7 +77,10 @@ test('a server removed from the list is member-removed', () => {
   const r = planMembership([d(1), d(2), d(3)], [running(1, m), running(2, m), running(3, m)]);
   assert.ok(r.ok);
   if (!r.ok) return;
-  assert.equal(r.plan.remove.map((x) => x.name), ['s4']);
+  assert.equal(
+    r.plan.remove.map((x) => x.name),
+    ['s4'],
+  );
 });
 
 test('refuses a removal that would lose quorum', () => {
@@ -110,7 +116,10 @@ test('refuses to join while no member answers with a leader', () => {
 
 test('more than 5 servers: refused with the reason', () => {
   const six = [1, 2, 3, 4, 5, 6].map(d);
-  const r = planMembership(six, six.map((x, i) => obs(i + 1, x)));
+  const r = planMembership(
+    six,
+    six.map((x, i) => obs(i + 1, x)),
+  );
   assert.not.ok(r.ok);
   assert.match(!r.ok ? r.reason : '', /3 or 5 voting members/);
 });

@@ -1,0 +1,157 @@
+/**
+ * status.ts's probe: one read-only script per server (one SSH round trip) printing marked
+ * sections, and a pure parser turning them into one row of the status table.
+ */
+import { PORTS } from '../components/ports.ts';
+import { ETCD_QUERY_SCRIPT, splitSections } from '../etcd/remote.ts';
+import { leaderVerdict, parseMembers, parseStatus } from '../etcd/status.ts';
+
+export const STATUS_SCRIPT = [
+  `echo '@@hostname'; hostname`,
+  ETCD_QUERY_SCRIPT,
+  `echo '@@services'`,
+  `for u in etcd apache2 nginx uwsgi-emperor mariadb; do echo "$u $(systemctl is-active "$u" 2>/dev/null || true)"; done`,
+  `echo '@@healthz'`,
+  `curl -s -o /dev/null -m 3 -w '%{http_code}' http://127.0.0.1/healthz 2>/dev/null || true; echo`,
+  `echo '@@fastrouter'`,
+  `timeout 2 bash -c 'cat < /dev/tcp/127.0.0.1/${PORTS.fastrouterStats}' 2>/dev/null || true; echo`,
+  `echo '@@emperor'`,
+  `timeout 2 bash -c 'cat < /dev/tcp/127.0.0.1/${PORTS.emperorStats}' 2>/dev/null || true; echo`,
+  `echo '@@db'`,
+  `if command -v mariadb >/dev/null && systemctl is-active -q mariadb; then mariadb -N -B -e "SHOW GLOBAL STATUS WHERE Variable_name IN ('wsrep_local_state_comment','wsrep_cluster_size','wsrep_cluster_status')" 2>/dev/null || echo error; fi`,
+].join('\n');
+
+export type Health = 'ok' | 'warn' | 'bad';
+
+export interface Cell {
+  readonly text: string;
+  readonly health: Health;
+}
+
+export interface StatusRow {
+  readonly server: string;
+  readonly hostname: string;
+  readonly ssh: Cell;
+  readonly etcd: Cell;
+  readonly web: Cell;
+  readonly fastrouter: Cell;
+  readonly vassals: Cell;
+  /** undefined when no database runs there. */
+  readonly db: Cell | undefined;
+  readonly leader: boolean;
+}
+
+function json(text: string | undefined): Record<string, unknown> | undefined {
+  try {
+    const v = JSON.parse(text ?? '') as unknown;
+    return typeof v === 'object' && v !== null ? (v as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const arr = (v: unknown): Record<string, unknown>[] =>
+  Array.isArray(v) ? v.filter((x): x is Record<string, unknown> => typeof x === 'object') : [];
+
+/** A row for a server SSH could not reach. */
+export function unreachableRow(server: string, why: string): StatusRow {
+  const dash: Cell = { text: '-', health: 'bad' };
+  return {
+    server,
+    hostname: '',
+    ssh: { text: why, health: 'bad' },
+    etcd: dash,
+    web: dash,
+    fastrouter: dash,
+    vassals: dash,
+    db: undefined,
+    leader: false,
+  };
+}
+
+export function parseStatusOutput(server: string, output: string): StatusRow {
+  const sec = splitSections(output);
+  const services = new Map(
+    (sec.get('services') ?? '')
+      .split('\n')
+      .map((l) => l.trim().split(' '))
+      .filter((p): p is [string, string] => p.length === 2),
+  );
+  const active = (u: string) => services.get(u) === 'active';
+
+  const status = parseStatus(sec.get('status') ?? '');
+  const members = parseMembers(sec.get('members') ?? '');
+  const v = leaderVerdict(status);
+  const etcd: Cell =
+    v.state === 'unknown'
+      ? { text: active('etcd') ? `up, ${v.reason}` : 'down', health: 'bad' }
+      : {
+          text: `${v.state}${members ? ` (${members.length} members)` : ''}`,
+          health: 'ok',
+        };
+
+  const front = active('apache2') ? 'apache' : active('nginx') ? 'nginx' : undefined;
+  const code = (sec.get('healthz') ?? '').trim();
+  const web: Cell = !front
+    ? { text: 'down', health: 'bad' }
+    : { text: `${front}, /healthz ${code || '-'}`, health: code === '200' ? 'ok' : 'bad' };
+
+  const fr = json(sec.get('fastrouter'));
+  let fastrouter: Cell;
+  if (!fr) fastrouter = { text: 'down', health: 'bad' };
+  else {
+    const subs = arr(fr['subscriptions']);
+    const parts = subs.map((s) => {
+      const nodes = arr(s['nodes']);
+      const alive = nodes.filter((n) => !n['death_mark']).length;
+      return { key: String(s['key'] ?? '?'), alive, total: nodes.length };
+    });
+    const nodes = parts.reduce((a, p) => a + p.alive, 0);
+    fastrouter = {
+      text: `${parts.length} keys, ${nodes} nodes`,
+      health: parts.length > 0 && parts.every((p) => p.alive > 0) ? 'ok' : 'warn',
+    };
+  }
+
+  const em = json(sec.get('emperor'));
+  let vassals: Cell;
+  if (!em)
+    vassals = { text: active('uwsgi-emperor') ? 'emperor up, no stats' : 'down', health: 'bad' };
+  else {
+    const list = arr(em['vassals']);
+    const ready = list.filter((x) => Number(x['pid'] ?? 0) > 0 && !x['cursed']);
+    vassals = {
+      text: `${ready.length}/${list.length} running`,
+      health: list.length > 0 && ready.length === list.length ? 'ok' : 'bad',
+    };
+  }
+
+  const dbText = (sec.get('db') ?? '').trim();
+  let db: Cell | undefined;
+  if (dbText === 'error') db = { text: 'error', health: 'bad' };
+  else if (dbText !== '') {
+    const kv = new Map(
+      dbText
+        .split('\n')
+        .map((l) => l.split('\t'))
+        .filter((p): p is [string, string] => p.length === 2),
+    );
+    const state = kv.get('wsrep_local_state_comment') ?? '?';
+    db = {
+      text: `${state}, ${kv.get('wsrep_cluster_size') ?? '?'} in cluster`,
+      health: state === 'Synced' && kv.get('wsrep_cluster_status') === 'Primary' ? 'ok' : 'bad',
+    };
+  }
+
+  return {
+    server,
+    hostname: (sec.get('hostname') ?? '').trim(),
+    ssh: { text: 'ok', health: 'ok' },
+    etcd,
+    web,
+    fastrouter,
+    vassals,
+    db,
+    leader: v.state === 'leader',
+  };
+}
