@@ -4,7 +4,7 @@
  * failures on demand.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { $ } from 'zx';
 import { ConfigError, ShoestringError } from '../errors.ts';
 import { aptProxyPid, ensureAptProxy } from './aptproxy.ts';
@@ -14,7 +14,15 @@ import { ensureImage } from './image.ts';
 import { missingPackages } from './install.ts';
 import { mountsUnder, unmountUnder } from './mounts.ts';
 import * as net from './network.ts';
-import { DEFAULT_DOMAIN, DEFAULT_SUBNET, labDir, netnsName, paths, pidFile } from './paths.ts';
+import {
+  DEFAULT_DOMAIN,
+  DEFAULT_SUBNET,
+  PREFIX,
+  labDir,
+  netnsName,
+  paths,
+  pidFile,
+} from './paths.ts';
 import { ensurePebble, pebblePid } from './pebble.ts';
 import {
   cmdline,
@@ -152,11 +160,24 @@ export async function down(log: Log): Promise<void> {
   await unmountUnder(labDir);
   for (const veth of net.labVeths()) await $`ip link del ${veth}`.nothrow();
   for (const ns of net.labNetns()) await $`ip netns del ${ns}`.nothrow();
+  for (const dir of nspawnLeftovers()) await $`rm -rf --one-file-system ${dir}`.nothrow();
 
   const left = mountsUnder(labDir);
   if (left.length > 0) throw new ShoestringError(`still mounted: ${left.join(', ')}`);
   if (existsSync(labDir)) await $`rm -rf --one-file-system ${labDir}`;
   log(`lab removed (the empty bridge stays, so stray packets to the lab subnet stay here)`);
+}
+
+/** Directories nspawn makes per machine on the host (mount propagation), for the lab's names. */
+function nspawnLeftovers(): string[] {
+  const base = '/run/systemd/nspawn/propagate';
+  try {
+    return readdirSync(base)
+      .filter((n) => n.startsWith(`${PREFIX}-`))
+      .map((n) => `${base}/${n}`);
+  } catch {
+    return [];
+  }
 }
 
 export interface ServerStatus {

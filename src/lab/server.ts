@@ -107,12 +107,16 @@ export function boot(name: string): void {
     '--link-journal=no',
     `--directory=${serverRoot(name)}`,
     `--network-namespace-path=/run/netns/${netnsName(name)}`,
-    `--machine=${name}`,
+    // Prefixed machine name: what nspawn leaves under /run/systemd/nspawn is recognisably ours.
+    `--machine=${netnsName(name)}`,
+    `--hostname=${name}`,
   ];
   startDaemon({
     argv: ['bash', '-c', SUPERVISOR, `lab-supervisor-${name}`, nspawnPidFile(name), ...argv],
     pidFile: pidFile(`${name}.supervisor`),
     logFile: logFile(name),
+    // No image lock files under /run/systemd/nspawn/locks (the lab owns its roots anyway).
+    env: { SYSTEMD_NSPAWN_LOCK: '0' },
   });
 }
 

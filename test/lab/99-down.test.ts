@@ -1,11 +1,11 @@
 /** `down` leaves nothing behind: no nspawn, no lab process, no overlay mount, no netns, no .lab/. */
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { down, up } from '../../src/lab/lab.ts';
 import { mountsUnder } from '../../src/lab/mounts.ts';
 import { labNetns, labVeths } from '../../src/lab/network.ts';
-import { labDir } from '../../src/lab/paths.ts';
+import { PREFIX, labDir } from '../../src/lab/paths.ts';
 import { cmdline, isAlive, processesInNetns, processesMentioning } from '../../src/lab/procs.ts';
 import { loadState } from '../../src/lab/state.ts';
 import { log } from './helpers.ts';
@@ -34,6 +34,10 @@ test('down removes everything the lab made', async () => {
   assert.equal(labNetns(), [], 'no lab netns');
   assert.equal(labVeths(), [], 'no lab veth');
   assert.not.ok(existsSync(labDir), '.lab/ removed');
+  const propagate = existsSync('/run/systemd/nspawn/propagate')
+    ? readdirSync('/run/systemd/nspawn/propagate').filter((n) => n.startsWith(`${PREFIX}-`))
+    : [];
+  assert.equal(propagate, [], 'no nspawn leftovers under /run');
 });
 
 test('down twice is fine (nothing to do)', async () => {
