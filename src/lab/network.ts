@@ -5,9 +5,9 @@
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { $ } from 'zx';
-import { ShoestringError } from '../errors.ts';
+import { ConfigError, ShoestringError } from '../errors.ts';
 import { BRIDGE, PREFIX, netnsName } from './paths.ts';
-import { hostAddress, type Subnet } from './subnet.ts';
+import { hostAddress, overlaps, type Subnet } from './subnet.ts';
 
 export class LabNetworkError extends ShoestringError {}
 
@@ -42,7 +42,35 @@ export async function assertBridge(address: string): Promise<void> {
   }
 }
 
+/**
+ * Refuses a lab subnet that the host already routes elsewhere (a real network): the lab's
+ * traffic must never be mistaken for, or leak into, another network.
+ */
+export async function assertSubnetFree(subnet: Subnet): Promise<void> {
+  const routes = JSON.parse((await $`ip -j -4 route show table all`).stdout) as {
+    dst?: string;
+    dev?: string;
+    type?: string;
+  }[];
+  const clash = routes.filter(
+    (r) =>
+      r.dst !== undefined &&
+      r.dst !== 'default' &&
+      r.dev !== BRIDGE &&
+      r.dev !== 'lo' &&
+      overlaps(subnet, r.dst),
+  );
+  if (clash.length > 0) {
+    throw new ConfigError(
+      `the lab subnet ${subnet.cidr} overlaps a network of this host`,
+      [...new Set(clash.map((r) => `${r.dst} via ${r.dev ?? '?'}`))],
+      { hint: 'choose another --subnet (after scripts/lab.ts down)' },
+    );
+  }
+}
+
 export async function ensureBridge(subnet: Subnet): Promise<void> {
+  await assertSubnetFree(subnet);
   if (!existsSync(`/sys/class/net/${BRIDGE}`)) {
     await $`ip link add ${BRIDGE} type bridge`;
   }

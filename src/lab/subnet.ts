@@ -58,3 +58,15 @@ export function contains(s: Subnet, ip: string): boolean {
   const n = toNumber(ip);
   return n !== undefined && n >= s.base && n < s.base + 2 ** (32 - s.prefixLength);
 }
+
+/** Do two networks (CIDR, or a single address) share any address? */
+export function overlaps(a: Subnet, cidr: string): boolean {
+  const [ip, len] = cidr.split('/');
+  const n = ip === undefined ? undefined : toNumber(ip);
+  if (n === undefined) return false;
+  const l = len === undefined ? 32 : Number(len);
+  const size = 2 ** (32 - l);
+  const start = n - (n % size);
+  const aEnd = a.base + 2 ** (32 - a.prefixLength);
+  return start < aEnd && a.base < start + size;
+}

@@ -3,7 +3,13 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { formatStatus, formatUptime } from '../../src/lab/format.ts';
 import { debianSources, oneLineEntries, parseDeb822, parseOneLine } from '../../src/lab/sources.ts';
-import { contains, hostAddress, parseSubnet, serverAddress } from '../../src/lab/subnet.ts';
+import {
+  contains,
+  hostAddress,
+  overlaps,
+  parseSubnet,
+  serverAddress,
+} from '../../src/lab/subnet.ts';
 
 const DEB822 = `Types: deb deb-src
 # a comment
@@ -75,6 +81,10 @@ test('subnet arithmetic: host .1, sN at .10+N, bad input refused', () => {
   assert.throws(() => parseSubnet('172.30.0.1/24'), /host bits/);
   assert.throws(() => parseSubnet('172.30.0.0'), /expected/);
   assert.throws(() => serverAddress(s, 245), /at most/);
+  assert.ok(overlaps(s, '172.30.0.0/16'));
+  assert.ok(overlaps(s, '172.30.0.77'));
+  assert.not.ok(overlaps(s, '172.30.1.0/24'));
+  assert.not.ok(overlaps(s, '192.0.2.0/24'));
 });
 
 test('status table and uptime', () => {
