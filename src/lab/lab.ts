@@ -4,7 +4,7 @@
  * failures on demand.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmdirSync } from 'node:fs';
 import { $ } from 'zx';
 import { ConfigError, ShoestringError } from '../errors.ts';
 import { aptProxyPid, ensureAptProxy } from './aptproxy.ts';
@@ -161,6 +161,14 @@ export async function down(log: Log): Promise<void> {
   for (const veth of net.labVeths()) await $`ip link del ${veth}`.nothrow();
   for (const ns of net.labNetns()) await $`ip netns del ${ns}`.nothrow();
   for (const dir of nspawnLeftovers()) await $`rm -rf --one-file-system ${dir}`.nothrow();
+  // nspawn's own directories, only when empty (another user of nspawn may have things there).
+  for (const dir of ['propagate', 'locks', ''].map((d) => `/run/systemd/nspawn/${d}`)) {
+    try {
+      rmdirSync(dir);
+    } catch {
+      // not empty, or absent
+    }
+  }
 
   const left = mountsUnder(labDir);
   if (left.length > 0) throw new ShoestringError(`still mounted: ${left.join(', ')}`);

@@ -23,6 +23,7 @@ const addr = (name: string): string => {
 };
 
 test.before(async () => {
+  await down(log); // fresh servers, whatever an earlier suite left
   lab = await up(3, {}, log);
 });
 
