@@ -4,6 +4,7 @@
  * failures on demand.
  */
 import { randomBytes } from 'node:crypto';
+import { basename } from 'node:path';
 import { existsSync, mkdirSync, readdirSync, rmdirSync } from 'node:fs';
 import { $ } from 'zx';
 import { ConfigError, ShoestringError } from '../errors.ts';
@@ -136,7 +137,7 @@ export async function up(count: number, opts: LabOptions, log: Log): Promise<Lab
 export async function down(log: Log): Promise<void> {
   // Containers first: nspawn (it names the servers dir) and whatever runs inside the lab's
   // namespaces. Supervisors are left to reap nspawn and exit on their own (not 133: no restart).
-  const containerPids = new Set(processesMentioning(paths.servers));
+  const containerPids = new Set(processesMentioning(paths.servers).filter(startedByLab));
   for (const ns of net.labNetns()) {
     for (const p of processesInNetns(`/run/netns/${ns}`)) containerPids.add(p);
   }
@@ -149,7 +150,7 @@ export async function down(log: Log): Promise<void> {
   }
 
   // Then the lab's daemons (pdns, pebble, apt-cacher-ng name their config under .lab/).
-  const daemons = processesMentioning(labDir);
+  const daemons = processesMentioning(labDir).filter(startedByLab);
   for (const p of daemons) signal(p, 'SIGTERM');
   if (!(await waitGone(daemons, 5_000))) {
     for (const p of daemons) signal(p, 'SIGKILL');
@@ -174,6 +175,18 @@ export async function down(log: Log): Promise<void> {
   if (left.length > 0) throw new ShoestringError(`still mounted: ${left.join(', ')}`);
   if (existsSync(labDir)) await $`rm -rf --one-file-system ${labDir}`;
   log(`lab removed (the empty bridge stays, so stray packets to the lab subnet stay here)`);
+}
+
+/**
+ * What the lab starts: these programs, with the lab dir in their arguments. Anything else that
+ * mentions the lab dir (a `tail -f .lab/log/...` in a user's terminal) is left alone.
+ */
+const LAB_PROGRAMS = new Set(['systemd-nspawn', 'pdns_server', 'pebble', 'apt-cacher-ng']);
+function startedByLab(pid: number): boolean {
+  const args = cmdline(pid) ?? [];
+  const prog = basename(args[0] ?? '');
+  if (prog === 'bash') return args.some((a) => a.startsWith('lab-supervisor-'));
+  return LAB_PROGRAMS.has(prog);
 }
 
 /** Directories nspawn makes per machine on the host (mount propagation), for the lab's names. */
