@@ -5,6 +5,7 @@ import { loadConfigFile, type Config } from '../config/env.ts';
 import { parseServers, type Server } from '../config/servers.ts';
 import { ConfigError, ShoestringError } from '../errors.ts';
 import { parsePreflight, PREFLIGHT_SCRIPT, type HostFacts } from '../preflight/probe.ts';
+import { assertBridge } from '../lab/network.ts';
 import { pMap, Transport, type Target } from '../ssh/transport.ts';
 import type { ClusterServer } from '../components/types.ts';
 
@@ -51,6 +52,9 @@ export function makeTransport(config: Config): Transport {
     user: config.ssh.user,
     key: config.ssh.key,
     knownHosts: config.ssh.knownHosts,
+    // A lab's settings (LAB_DNS is set): never connect to a lab address unless its bridge
+    // exists, or the packets would be routed off this machine.
+    ...(config.labDns ? { beforeConnect: assertBridge } : {}),
   });
 }
 

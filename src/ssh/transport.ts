@@ -28,6 +28,8 @@ export interface TransportOptions {
   readonly connectTimeout?: number;
   /** How many times a connection failure is retried. */
   readonly retries?: number;
+  /** Called once per host before the first connection (the lab checks its bridge here). */
+  readonly beforeConnect?: (host: string) => Promise<void>;
 }
 
 export interface RunOptions {
@@ -50,6 +52,7 @@ const DEFAULT_TIMEOUT_MS = 20 * 60 * 1000;
 export class Transport {
   readonly #options: TransportOptions;
   readonly #controlDir: string;
+  readonly #checked = new Map<string, Promise<void>>();
 
   constructor(options: TransportOptions) {
     this.#options = options;
@@ -101,6 +104,15 @@ export class Transport {
    * `set -euo pipefail`. Connection failures are retried with backoff; a failing script is not.
    */
   async run(target: Target, script: string, options: RunOptions): Promise<RunResult> {
+    const guard = this.#options.beforeConnect;
+    if (guard) {
+      let check = this.#checked.get(target.host);
+      if (!check) {
+        check = guard(target.host);
+        this.#checked.set(target.host, check);
+      }
+      await check;
+    }
     mkdirSync(this.#controlDir, { recursive: true, mode: 0o700 });
     mkdirSync(dirname(this.#options.knownHosts), { recursive: true, mode: 0o700 });
     const remote = this.#needsSudo(target) ? 'sudo -n bash -s' : 'bash -s';
