@@ -69,6 +69,7 @@ function fnv1a(text: string): number {
 export function assignPorts(names: readonly string[], from: number, span = 800): Map<string, number> {
   const ports = new Map<string, number>();
   const used = new Set<number>();
+  if (names.length > span) throw new ConfigError(`more than ${span} apps: no free ports left`);
   for (const name of [...names].sort()) {
     let p = from + (fnv1a(name) % span);
     while (used.has(p)) p = p + 1 >= from + span ? from : p + 1;

@@ -1,0 +1,130 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { describeApps } from '../../src/apps/discover.ts';
+import { vassalIni, subscriptions } from '../../src/components/apps.ts';
+import { PORTS } from '../../src/components/ports.ts';
+import { TemplateError } from '../../src/errors.ts';
+import { render } from '../../src/templates.ts';
+
+const app1 = describeApps(
+  [
+    {
+      name: 'app1',
+      files: [
+        { path: 'host', content: 'app1\n' },
+        { path: 'app.wsgi', content: 'x' },
+      ],
+    },
+  ],
+  'example.test',
+  PORTS.appsFrom,
+)[0]!;
+
+test('fastrouter.ini (golden): plugin, ports, subscription server on the own address, timeout', () => {
+  const text = render('uwsgi/fastrouter.ini.hbs', {
+    fastrouterPort: 3017,
+    address: '10.0.0.2',
+    subscriptionPort: 7000,
+    timeout: 3,
+    statsPort: 3018,
+  });
+  const settings = text.split('\n').filter((l) => l !== '' && !l.startsWith(';'));
+  assert.equal(settings, [
+    '[uwsgi]',
+    'plugins = fastrouter',
+    'master = true',
+    'fastrouter = 127.0.0.1:3017',
+    'fastrouter-subscription-server = 10.0.0.2:7000',
+    'fastrouter-timeout = 3',
+    'fastrouter-stats = 127.0.0.1:3018',
+    'subscription-dotsplit = true',
+  ]);
+});
+
+test('app vassal (golden): python3 plugin, need-app, one subscribe2 per server (the full mesh)', () => {
+  const text = vassalIni(app1, ['10.0.0.1', '10.0.0.2', '10.0.0.3'], '10.0.0.2');
+  const settings = text.split('\n').filter((l) => l !== '' && !l.startsWith(';'));
+  const port = app1.port;
+  assert.equal(settings, [
+    '[uwsgi]',
+    'plugins = python3',
+    'master = true',
+    'processes = 2',
+    `socket = 0.0.0.0:${port}`,
+    'chdir = /srv/shoestring/apps/app1',
+    'wsgi-file = /srv/shoestring/apps/app1/app.wsgi',
+    'need-app = true',
+    'die-on-term = true',
+    'env = SHOESTRING_APP=app1',
+    ...['1', '2', '3'].map(
+      (n) => `subscribe2 = server=10.0.0.${n}:7000,key=app1.example.test,addr=10.0.0.2:${port}`,
+    ),
+  ]);
+  // Never announce 0.0.0.0 (the fastrouter would not rewrite it).
+  assert.not.match(text, /addr=0\.0\.0\.0/);
+});
+
+test('subscriptions: one per server, always announcing the own address', () => {
+  const subs = subscriptions(app1, ['a', 'b'], 'me');
+  assert.is(subs.length, 2);
+  assert.ok(subs.every((s) => s.includes('addr=me:')));
+});
+
+test('apache site: key from SERVER_NAME, proxy to the fastrouter, wildcard alias, maintenance page', () => {
+  const text = render('web/apache-site.conf.hbs', {
+    domain: 'example.test',
+    healthPort: 3020,
+    fastrouterPort: 3017,
+    maintenanceDir: '/var/www/shoestring',
+  });
+  assert.match(text, /ServerAlias \*\.example\.test/);
+  assert.match(text, /RewriteRule \.\* - \[E=UWSGI_FASTROUTER_KEY:%\{SERVER_NAME\}\]/);
+  assert.match(text, /ProxyPass \/ uwsgi:\/\/127\.0\.0\.1:3017\//);
+  assert.match(text, /ErrorDocument 500 \/\.shoestring\/maintenance\.html/);
+  // /healthz must come before the catch-all ProxyPass (first match wins).
+  assert.ok(text.indexOf('ProxyPass /healthz') < text.indexOf('ProxyPass / '));
+  assert.match(text, /\$\{APACHE_LOG_DIR\}/);
+});
+
+test('nginx site: key from $host after uwsgi_params, 503 for a dead health check', () => {
+  const text = render('web/nginx-site.conf.hbs', {
+    domain: 'example.test',
+    healthPort: 3020,
+    fastrouterPort: 3017,
+    maintenanceDir: '/var/www/shoestring',
+  });
+  assert.match(text, /server_name example\.test \*\.example\.test;/);
+  const i = text.indexOf('uwsgi_param UWSGI_FASTROUTER_KEY $host;');
+  assert.ok(i > text.lastIndexOf('include uwsgi_params;', i) && i > 0);
+  assert.match(text, /error_page 500 502 503 504 =503 @unhealthy;/);
+});
+
+test('etcd env: environment only, TLS peers, client API on localhost', () => {
+  const text = render('etcd/etcd.env.hbs', {
+    name: 's1',
+    dataDir: '/var/lib/etcd/shoestring',
+    peerUrl: 'https://10.0.0.1:2380',
+    peerCert: '/p/peer.crt',
+    peerKey: '/p/peer.key',
+    caCert: '/p/ca.crt',
+    initialEnvFile: '/etc/shoestring/etcd-initial.env',
+  });
+  assert.match(text, /^ETCD_LISTEN_CLIENT_URLS=http:\/\/127\.0\.0\.1:2379$/m);
+  assert.match(text, /^ETCD_LISTEN_PEER_URLS=https:\/\/10\.0\.0\.1:2380$/m);
+  assert.match(text, /^ETCD_PEER_CLIENT_CERT_AUTH=true$/m);
+  // Membership is not in this file (it would change on every added server).
+  assert.not.match(text, /^ETCD_INITIAL_CLUSTER=/m);
+});
+
+test('a missing variable in a stack template fails', () => {
+  assert.throws(
+    () => render('uwsgi/fastrouter.ini.hbs', { fastrouterPort: 3017 }),
+    (e: unknown) => e instanceof TemplateError && /fastrouter\.ini\.hbs/.test(e.message),
+  );
+  assert.throws(
+    () => render('etcd/initial.env.hbs', { initialCluster: 'a=b', state: 'new' }),
+    (e: unknown) => e instanceof TemplateError && /token/.test(e.message),
+  );
+});
+
+test.run();

@@ -1,0 +1,110 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { parseStatusOutput, unreachableRow } from '../../src/status/probe.ts';
+import { allHealthy, statusTable } from '../../src/status/table.ts';
+
+const ME = '3319814642761637952';
+const OTHER = '10501334649042878790';
+
+function output(o: {
+  leader: string;
+  healthz?: string;
+  front?: string;
+  dead?: boolean;
+  db?: string;
+}) {
+  const fr = {
+    subscriptions: [
+      {
+        key: 'app1.example.test',
+        nodes: [
+          { name: '10.0.0.1:3101', death_mark: 0 },
+          { name: '10.0.0.2:3101', death_mark: o.dead ? 1 : 0 },
+        ],
+      },
+    ],
+  };
+  return [
+    '@@hostname',
+    's1',
+    '@@status',
+    `{"header":{"member_id":"${ME}"},"leader":"${o.leader}","version":"3.4.23"}`,
+    '@@members',
+    `{"members":[{"ID":"${ME}","name":"s1","peerURLs":["https://10.0.0.1:2380"]},{"ID":"${OTHER}","name":"s2","peerURLs":["https://10.0.0.2:2380"]}]}`,
+    '@@services',
+    'etcd active',
+    `apache2 ${o.front === 'apache' ? 'active' : 'inactive'}`,
+    `nginx ${o.front === 'nginx' ? 'active' : 'inactive'}`,
+    'uwsgi-emperor active',
+    'mariadb inactive',
+    '@@healthz',
+    o.healthz ?? '200',
+    '@@fastrouter',
+    JSON.stringify(fr),
+    '@@emperor',
+    JSON.stringify({
+      vassals: [
+        { id: 'fastrouter.ini', pid: 10 },
+        { id: 'app-app1.ini', pid: 11 },
+      ],
+    }),
+    '@@db',
+    o.db ?? '',
+  ].join('\n');
+}
+
+test('a healthy leader', () => {
+  const r = parseStatusOutput('10.0.0.1', output({ leader: ME, front: 'apache' }));
+  assert.is(r.hostname, 's1');
+  assert.ok(r.leader);
+  assert.is(r.etcd.text, 'leader (2 members)');
+  assert.is(r.web.text, 'apache, /healthz 200');
+  assert.is(r.fastrouter.text, '1 keys, 2 nodes');
+  assert.is(r.vassals.text, '2/2 running');
+  assert.is(r.db, undefined);
+  assert.ok(allHealthy([r]));
+});
+
+test('a follower behind nginx with a failing /healthz and a dead node', () => {
+  const r = parseStatusOutput(
+    '10.0.0.1',
+    output({ leader: OTHER, front: 'nginx', healthz: '503', dead: true }),
+  );
+  assert.not.ok(r.leader);
+  assert.is(r.etcd.text, 'follower (2 members)');
+  assert.is(r.web.health, 'bad');
+  assert.is(r.fastrouter.text, '1 keys, 1 nodes');
+  assert.not.ok(allHealthy([r]));
+});
+
+test('no leader anywhere, no front, a galera member', () => {
+  const r = parseStatusOutput(
+    'x',
+    output({
+      leader: '0',
+      db: 'wsrep_cluster_size\t3\nwsrep_cluster_status\tPrimary\nwsrep_local_state_comment\tSynced',
+    }),
+  );
+  assert.is(r.etcd.health, 'bad');
+  assert.is(r.web.text, 'down');
+  assert.equal(r.db, { text: 'Synced, 3 in cluster', health: 'ok' });
+});
+
+test('two leaders or none is not healthy; the table has a database column only when needed', () => {
+  const a = parseStatusOutput('a', output({ leader: ME, front: 'apache' }));
+  assert.not.ok(allHealthy([a, a]));
+  const lines = statusTable([a, unreachableRow('b', 'unreachable')]);
+  assert.is(lines.length, 3);
+  assert.match(lines[0] ?? '', /^server\s+host\s+ssh\s+etcd\s+web\s+fastrouter\s+vassals$/);
+  assert.match(lines[2] ?? '', /^b\s+-\s+unreachable/);
+  const withDb = statusTable([parseStatusOutput('c', output({ leader: ME, db: 'error' }))]);
+  assert.match(withDb[0] ?? '', /database$/);
+});
+
+test('garbage output gives an unhealthy row, not an exception', () => {
+  const r = parseStatusOutput('x', 'nothing useful');
+  assert.is(r.etcd.text, 'down');
+  assert.is(r.fastrouter.text, 'down');
+});
+
+test.run();
