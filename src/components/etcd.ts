@@ -100,7 +100,8 @@ export function configPhase(ctx: HostContext, cluster: EtcdCluster): Phase {
       // Idempotent: only when systemd says the unit files changed.
       shell.command(
         'Reload systemd units',
-        `[ "$(systemctl show etcd -p NeedDaemonReload --value)" != yes ]`,
+        // A new drop-in does not set NeedDaemonReload: check that systemd has loaded ours too.
+        `[ "$(systemctl show etcd -p NeedDaemonReload --value)" != yes ] && systemctl show etcd -p DropInPaths --value | grep -qw ${DROP_IN}`,
         'systemctl daemon-reload',
       ),
       // A one-member cluster left by an earlier install without Shoestring: wiped once.

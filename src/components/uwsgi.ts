@@ -17,7 +17,8 @@ export function uwsgiPhase(ctx: HostContext): Phase {
   return {
     title: 'uWSGI emperor and fastrouter',
     steps: [
-      apt.packages(['uwsgi-emperor', 'uwsgi-core', 'uwsgi-plugin-python3']),
+      // Not started on install: the first start already uses our emperor.ini.
+      apt.packages(['uwsgi-emperor', 'uwsgi-core', 'uwsgi-plugin-python3'], { noStart: true }),
       files.file(
         '/etc/uwsgi-emperor/emperor.ini',
         render('uwsgi/emperor.ini.hbs', {

@@ -20,16 +20,17 @@ export function serviceOf(web: WebServer): string {
   return web === 'apache' ? 'apache2' : 'nginx';
 }
 
-function siteData(domain: string) {
+function siteData(domain: string, hostname: string) {
   return {
     domain,
+    hostname,
     healthPort: PORTS.health,
     fastrouterPort: PORTS.fastrouter,
     maintenanceDir: MAINTENANCE_DIR,
   };
 }
 
-export function apacheSteps(domain: string): Phase['steps'] {
+export function apacheSteps(domain: string, hostname: string): Phase['steps'] {
   const reload: Notify = { service: 'apache2', action: 'reload', check: 'apache2ctl -t' };
   const restart: Notify = { service: 'apache2', action: 'restart', check: 'apache2ctl -t' };
   return [
@@ -41,7 +42,7 @@ export function apacheSteps(domain: string): Phase['steps'] {
       `a2enmod -q ${APACHE_MODULES.join(' ')} >/dev/null`,
       [restart],
     ),
-    files.file(APACHE_SITE, render('web/apache-site.conf.hbs', siteData(domain)), {
+    files.file(APACHE_SITE, render('web/apache-site.conf.hbs', siteData(domain, hostname)), {
       notify: [reload],
     }),
     // Idempotent: our site enabled, Debian's default site disabled.
@@ -55,11 +56,11 @@ export function apacheSteps(domain: string): Phase['steps'] {
   ];
 }
 
-export function nginxSteps(domain: string): Phase['steps'] {
+export function nginxSteps(domain: string, hostname: string): Phase['steps'] {
   const reload: Notify = { service: 'nginx', action: 'reload', check: 'nginx -t -q' };
   return [
     apt.packages(['nginx'], { noStart: true }),
-    files.file(NGINX_SITE, render('web/nginx-site.conf.hbs', siteData(domain)), {
+    files.file(NGINX_SITE, render('web/nginx-site.conf.hbs', siteData(domain, hostname)), {
       notify: [reload],
     }),
     // Idempotent: our site linked, Debian's default site unlinked.
@@ -86,7 +87,9 @@ export function webPhase(ctx: HostContext): Phase {
         `${MAINTENANCE_DIR}/maintenance.html`,
         render('web/maintenance.html.hbs', { domain }),
       ),
-      ...(webServer === 'apache' ? apacheSteps(domain) : nginxSteps(domain)),
+      ...(webServer === 'apache'
+        ? apacheSteps(domain, ctx.self.hostname)
+        : nginxSteps(domain, ctx.self.hostname)),
     ],
   };
 }

@@ -178,10 +178,24 @@ export function decide(step: Step, fact: Fact): Change | null {
   throw new Error(`fact of kind ${fact.kind} does not belong to step ${step.title}`);
 }
 
-/** Services to restart or reload after the changes, each once (restart wins over reload). */
+/**
+ * Services to restart or reload after the changes, each once (restart wins over reload). A
+ * service that a later change of the same apply starts already runs the new configuration:
+ * it is not restarted right after its start.
+ */
 export function notifications(changes: readonly Change[]): Notify[] {
   const byService = new Map<string, Notify>();
-  for (const n of changes.flatMap((c) => c.notify)) {
+  const startedAfter = (service: string, i: number) =>
+    changes.some(
+      (c, j) =>
+        j > i &&
+        c.step.kind === 'service' &&
+        c.step.name === service &&
+        c.step.running &&
+        /\bstart\b/.test(c.summary),
+    );
+  const notes = changes.flatMap((c, i) => c.notify.filter((n) => !startedAfter(n.service, i)));
+  for (const n of notes) {
     const prev = byService.get(n.service);
     if (!prev || (prev.action === 'reload' && n.action === 'restart')) byService.set(n.service, n);
   }

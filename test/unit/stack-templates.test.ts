@@ -76,6 +76,7 @@ test('apache site: key from SERVER_NAME, proxy to the fastrouter, wildcard alias
     healthPort: 3020,
     fastrouterPort: 3017,
     maintenanceDir: '/var/www/shoestring',
+    hostname: 's1',
   });
   assert.match(text, /ServerAlias \*\.example\.test/);
   assert.match(text, /RewriteRule \.\* - \[E=UWSGI_FASTROUTER_KEY:%\{SERVER_NAME\}\]/);
@@ -92,6 +93,7 @@ test('nginx site: key from $host after uwsgi_params, 503 for a dead health check
     healthPort: 3020,
     fastrouterPort: 3017,
     maintenanceDir: '/var/www/shoestring',
+    hostname: 's1',
   });
   assert.match(text, /server_name example\.test \*\.example\.test;/);
   const i = text.indexOf('uwsgi_param UWSGI_FASTROUTER_KEY $host;');

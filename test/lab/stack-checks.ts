@@ -1,0 +1,133 @@
+/**
+ * Checks shared by the stack suites (02, 03, 04): requests through each server's own front
+ * (real sockets from the host, the lab bridge checked first), etcd membership and leadership
+ * as etcdctl reports it, and am-i-the-leader's answers.
+ */
+import { spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse } from 'dotenv';
+import { parseEtcdctlStatus } from '../../src/etcd/status.ts';
+import { guardAddress } from '../../src/watch/guard.ts';
+import { requestOnce } from '../../src/watch/request.ts';
+import type { RequestResult } from '../../src/watch/summary.ts';
+import { on } from './helpers.ts';
+import { events, runCommand, type CommandResult } from './provision-helpers.ts';
+
+export const DOMAIN = (): string => parse(readFileSync('.lab/.env'))['DOMAIN'] ?? 'shoestring.test';
+
+export function labAddresses(): string[] {
+  return readFileSync('.lab/servers.txt', 'utf8')
+    .split('\n')
+    .map((l) => l.replace(/#.*/, '').trim())
+    .filter(Boolean);
+}
+
+/** A servers file with the first n lab servers. */
+export function serversFile(n: number): string {
+  const file = join(tmpdir(), `shoestring-servers-${n}.txt`);
+  writeFileSync(file, labAddresses().slice(0, n).join('\n') + '\n');
+  return file;
+}
+
+/** A copy of the lab's env file with some keys changed. */
+export function envFile(changes: Record<string, string>): string {
+  const env = { ...parse(readFileSync('.lab/.env')), ...changes };
+  const file = join(tmpdir(), `shoestring-env-${Object.values(changes).join('-')}`);
+  writeFileSync(
+    file,
+    Object.entries(env)
+      .map(([k, v]) => `${k}=${v}`)
+      .join('\n') + '\n',
+    { mode: 0o600 },
+  );
+  return file;
+}
+
+export function provision(args: readonly string[]): CommandResult {
+  return runCommand('provision.ts', ['--json', ...args]);
+}
+
+/** "host: summary" of every change a --json provision reported. */
+export function changeList(res: CommandResult): string[] {
+  return events(res.stdout)
+    .filter((e) => e.type === 'change')
+    .map((e) => `${String(e['host'])}: ${String(e['summary'])}`);
+}
+
+/** GET http://<host>/ through the front at `address` (port 80). */
+export async function get(address: string, host: string, path = '/'): Promise<RequestResult> {
+  await guardAddress(address);
+  return requestOnce(
+    { name: host, path, https: false, ca: undefined, connectTimeoutMs: 2000, timeoutMs: 8000 },
+    [address],
+  );
+}
+
+/** The status and body, with curl on the host (after get() asserted the lab bridge). */
+export async function curlBody(
+  address: string,
+  host: string,
+  path = '/',
+): Promise<{ code: string; body: string }> {
+  await guardAddress(address);
+  const args = ['-s', '-m', '5', '-w', '\n%{http_code}', '--resolve', `${host}:80:${address}`];
+  const out = spawnSync('curl', [...args, `http://${host}${path}`], {
+    encoding: 'utf8',
+    timeout: 15_000,
+  }).stdout;
+  const i = out.lastIndexOf('\n');
+  return { code: out.slice(i + 1).trim(), body: out.slice(0, i) };
+}
+
+/** Who served `n` requests for `host` through the front at `address`. */
+export async function servedBy(
+  address: string,
+  host: string,
+  n: number,
+): Promise<Map<string, number>> {
+  const seen = new Map<string, number>();
+  for (let i = 0; i < n; i++) {
+    const r = await get(address, host);
+    const who = r.code === 200 ? (r.servedBy ?? '?') : `HTTP ${r.code}`;
+    seen.set(who, (seen.get(who) ?? 0) + 1);
+  }
+  return seen;
+}
+
+export interface EtcdView {
+  readonly address: string;
+  readonly isLeader: boolean;
+  readonly memberCount: number;
+  readonly leaderId: string;
+}
+
+/** On one server: `etcdctl endpoint status -w json` (IDs parsed as exact strings) and the member count. */
+export async function etcdView(address: string): Promise<EtcdView> {
+  const r = await on(
+    address,
+    'ETCDCTL_API=3 etcdctl endpoint status -w json; echo; echo @@; ETCDCTL_API=3 etcdctl member list | wc -l',
+  );
+  const [statusText = '', countText = ''] = r.out.split('@@');
+  const [s] = parseEtcdctlStatus(statusText.trim());
+  if (!s) throw new Error(`${address}: etcdctl endpoint status gave: ${r.out}`);
+  return {
+    address,
+    isLeader: s.leaderId === s.memberId,
+    memberCount: Number(countText.trim()),
+    leaderId: s.leaderId,
+  };
+}
+
+/** am-i-the-leader from the operator's machine (over SSH) and on the server itself. */
+export async function leaderAnswers(
+  address: string,
+  args: readonly string[],
+): Promise<{ operator: number | null; onServer: number; operatorOut: string }> {
+  const op = runCommand('am-i-the-leader.ts', [...args, address], 60_000);
+  const local = await on(address, '/usr/local/bin/am-i-the-leader');
+  return { operator: op.status, onServer: local.code, operatorOut: op.stdout.trim() };
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

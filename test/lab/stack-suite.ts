@@ -1,0 +1,163 @@
+/**
+ * The stack's "Done when", as one uvu suite run against 3 lab servers with a given env file, so
+ * both WEB_SERVER values pass exactly the same tests. One provision is shared by all tests.
+ */
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { on } from './helpers.ts';
+import { labUp, runCommand } from './provision-helpers.ts';
+import {
+  changeList,
+  curlBody,
+  DOMAIN,
+  etcdView,
+  get,
+  labAddresses,
+  leaderAnswers,
+  provision,
+  servedBy,
+  serversFile,
+  sleep,
+} from './stack-checks.ts';
+
+export interface StackContext {
+  args: string[];
+  addresses: string[];
+  names: Map<string, string>;
+}
+
+export function stackSuite(title: string, env: () => string, web: 'apache' | 'nginx') {
+  const s = suite<StackContext>(title, { args: [], addresses: [], names: new Map() });
+
+  s.before(async (ctx) => {
+    labUp(3);
+    ctx.addresses = labAddresses().slice(0, 3);
+    ctx.args = ['--servers', serversFile(3), '--env', env()];
+    for (const a of ctx.addresses) ctx.names.set(a, (await on(a, 'hostname')).out);
+  });
+
+  s('one provision converges on 3 servers', (ctx) => {
+    const res = provision(ctx.args);
+    assert.is(res.status, 0, res.stdout.slice(-3000) + res.stderr);
+  });
+
+  s(`${web} is the front; the other one is stopped and disabled`, async (ctx) => {
+    const [mine, other] = web === 'apache' ? ['apache2', 'nginx'] : ['nginx', 'apache2'];
+    for (const a of ctx.addresses) {
+      const r = await on(
+        a,
+        `systemctl is-active ${mine}; systemctl is-active ${other} || true; systemctl is-enabled ${other} 2>/dev/null || echo not-installed`,
+      );
+      const [m, o, e] = r.out.split('\n');
+      assert.is(m, 'active', `${a}: ${mine}`);
+      assert.is.not(o, 'active', `${a}: ${other} still runs`);
+      assert.is.not(e, 'enabled', `${a}: ${other} still enabled`);
+    }
+  });
+
+  s('each server answers app1 and app2 through its own front', async (ctx) => {
+    for (const a of ctx.addresses) {
+      for (const app of ['app1', 'app2']) {
+        const r = await curlBody(a, `${app}.${DOMAIN()}`);
+        assert.is(r.code, '200', `${a} ${app}: ${r.body}`);
+        assert.match(r.body, new RegExp(`^${app}.* served by s\\d+$`, 'm'));
+      }
+    }
+  });
+
+  s(
+    'requests through one server’s front are served by instances on all 3 (X-Served-By)',
+    async (ctx) => {
+      const expected = [...ctx.names.values()].sort();
+      for (const app of ['app1', 'app2']) {
+        const seen = await servedBy(ctx.addresses[0] ?? '', `${app}.${DOMAIN()}`, 24);
+        assert.equal([...seen.keys()].sort(), expected, `${app}: ${JSON.stringify([...seen])}`);
+      }
+    },
+  );
+
+  s(
+    '/healthz: 200 everywhere, 503 when the etcd member is down; a friendly page for an unknown app',
+    async (ctx) => {
+      for (const a of ctx.addresses) {
+        const h = await curlBody(a, DOMAIN(), '/healthz');
+        assert.is(h.code, '200', `${a}: ${h.body}`);
+        assert.is(h.body.trim(), 'ok');
+        const unknown = await curlBody(a, `no-such-app.${DOMAIN()}`);
+        assert.match(unknown.code, /^50[023]$/);
+        assert.match(unknown.body, /Back soon/);
+      }
+      const last = ctx.addresses[2] ?? '';
+      await on(last, 'systemctl stop etcd');
+      try {
+        const h = await curlBody(last, DOMAIN(), '/healthz');
+        assert.is(h.code, '503');
+        assert.not.match(h.body, /etcd|fastrouter|emperor/i, 'no detail leaked');
+      } finally {
+        await on(last, 'systemctl start etcd');
+      }
+      for (let i = 0; i < 30 && (await curlBody(last, DOMAIN(), '/healthz')).code !== '200'; i++)
+        await sleep(1000);
+      assert.is((await curlBody(last, DOMAIN(), '/healthz')).code, '200');
+    },
+  );
+
+  s(
+    'etcd: 3 members, exactly one leader; am-i-the-leader agrees with etcdctl on every server',
+    async (ctx) => {
+      const views = [];
+      for (const a of ctx.addresses) views.push(await etcdView(a));
+      assert.ok(
+        views.every((v) => v.memberCount === 3),
+        JSON.stringify(views),
+      );
+      assert.is(views.filter((v) => v.isLeader).length, 1);
+      assert.is(new Set(views.map((v) => v.leaderId)).size, 1, 'all agree on the leader');
+      const leader = views.find((v) => v.isLeader)?.address;
+      for (const v of views) {
+        const ans = await leaderAnswers(v.address, ['--servers', serversFile(3), '--env', env()]);
+        assert.is(ans.operator, v.isLeader ? 0 : 1, `${v.address}: ${ans.operatorOut}`);
+        assert.is(ans.operatorOut, v.isLeader ? 'true' : 'false');
+        assert.is(ans.onServer, v.isLeader ? 0 : 1, `${v.address} on the server`);
+        const which = runCommand(
+          'am-i-the-leader.ts',
+          ['--servers', serversFile(3), '--env', env(), '--which', v.address],
+          60_000,
+        );
+        assert.is(which.stdout.trim(), leader);
+      }
+    },
+  );
+
+  s('status.ts: every server healthy, one leader', () => {
+    const r = runCommand(
+      'scripts/status.ts',
+      ['--servers', serversFile(3), '--env', env(), '--json'],
+      60_000,
+    );
+    assert.is(r.status, 0, r.stdout + r.stderr);
+    const rows = JSON.parse(r.stdout) as { leader: boolean }[];
+    assert.is(rows.length, 3);
+    assert.is(rows.filter((x) => x.leader).length, 1);
+  });
+
+  s('a second provision reports 0 changes', (ctx) => {
+    const res = provision(ctx.args);
+    assert.is(res.status, 0, res.stdout.slice(-3000) + res.stderr);
+    assert.equal(changeList(res), []);
+  });
+
+  return s;
+}
+
+/** Polls `check` until it holds for every server, or `ms` pass; returns the seconds it took. */
+export async function within(ms: number, check: () => Promise<boolean>): Promise<number> {
+  const started = Date.now();
+  while (Date.now() - started < ms) {
+    if (await check()) return (Date.now() - started) / 1000;
+    await sleep(250);
+  }
+  return Infinity;
+}
+
+export { get };

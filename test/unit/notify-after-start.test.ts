@@ -1,0 +1,50 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { decide, notifications, type Change } from '../../src/plan/decide.ts';
+import { files, systemd } from '../../src/plan/steps.ts';
+
+const conf = files.file('/etc/x.conf', 'a\n', {
+  notify: [{ service: 'x', action: 'restart' }],
+});
+const confChange = decide(conf, { kind: 'file', exists: false }) as Change;
+
+test('a service started later in the same apply is not restarted right after its start', () => {
+  const start = decide(systemd.service('x'), {
+    kind: 'service',
+    enabled: 'disabled',
+    active: 'inactive',
+  });
+  assert.ok(start);
+  assert.equal(notifications([confChange, start as Change]), []);
+});
+
+test('a running service is still restarted when its config changed', () => {
+  assert.equal(
+    notifications([confChange]).map((n) => n.service),
+    ['x'],
+  );
+  // Only enabled (it already runs): still restarted.
+  const enable = decide(systemd.service('x'), {
+    kind: 'service',
+    enabled: 'disabled',
+    active: 'active',
+  });
+  assert.equal(
+    notifications([confChange, enable as Change]).map((n) => n.action),
+    ['restart'],
+  );
+});
+
+test('a start before the config change does not cancel the restart', () => {
+  const start = decide(systemd.service('x'), {
+    kind: 'service',
+    enabled: 'enabled',
+    active: 'inactive',
+  });
+  assert.equal(
+    notifications([start as Change, confChange]).map((n) => n.service),
+    ['x'],
+  );
+});
+
+test.run();
