@@ -12,7 +12,7 @@ export function classifySshFailure(
   }
   if (/Permission denied|Too many authentication failures|no mutual signature/i.test(stderr))
     return 'auth';
-  if (/timed out/i.test(stderr)) return 'timeout';
+  if (/timed out|Timeout, server .* not responding/i.test(stderr)) return 'timeout';
   if (
     /Connection refused|No route to host|Could not resolve hostname|Network is unreachable|Connection closed by|Connection reset|kex_exchange_identification|Broken pipe|mux_client/i.test(
       stderr,

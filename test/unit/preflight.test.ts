@@ -99,6 +99,7 @@ test('ssh failures are told apart from failing commands', () => {
     classifySshFailure(255, 'ssh: connect to host x port 22: Connection timed out'),
     'timeout',
   );
+  assert.is(classifySshFailure(255, 'Timeout, server 192.0.2.1 not responding.'), 'timeout');
   assert.is(classifySshFailure(1, 'Permission denied'), undefined);
   assert.is(classifySshFailure(255, 'some command exited 255'), undefined);
   assert.equal([1, 2, 3, 4, 5].map(backoffMs), [1000, 2000, 4000, 8000, 8000]);
