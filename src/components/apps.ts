@@ -50,21 +50,29 @@ export function vassalIni(app: App, servers: readonly string[], self: string): s
 
 /**
  * The app's own virtualenv. It sees Debian's Python packages (--system-site-packages), so a
- * requirement already installed from the `packages` file is satisfied without an index; only
- * what is still missing is fetched from the package index (which needs one to be reachable).
+ * requirement already installed from the app's `packages` file is satisfied without any index;
+ * the virtualenv is then made without pip (making pip costs ~2 s of CPU per server). Only when
+ * something is still missing does pip come in (python3-venv) and fetch it from the package
+ * index, which needs one to be reachable.
  */
 export function venvStep(app: App): Step {
   const venv = `${VENVS_DIR}/${app.name}`;
   const req = `${APPS_DIR}/${app.name}/requirements.txt`;
   const stamp = `${venv}/.shoestring-requirements`;
   const sum = `$(sha256sum < ${q(req)} | cut -d' ' -f1)`;
+  const met = render('apps/requirements-met.py.hbs', {});
   return shell.command(
     `Virtualenv for ${app.name}`,
     `[ -x ${q(`${venv}/bin/python`)} ] && [ "$(cat ${q(stamp)} 2>/dev/null)" = "${sum}" ]`,
     [
-      `python3 -m venv --system-site-packages ${q(venv)}`,
-      `if ! ${q(`${venv}/bin/pip`)} install -q --no-index --disable-pip-version-check -r ${q(req)} >/tmp/shoestring-pip.log 2>&1; then`,
-      `  ${q(`${venv}/bin/pip`)} install -q --disable-pip-version-check -r ${q(req)} >>/tmp/shoestring-pip.log 2>&1 || { tail -n 5 /tmp/shoestring-pip.log >&2; exit 1; }`,
+      `python3 -m venv --without-pip --system-site-packages ${q(venv)}`,
+      `if ! ${q(`${venv}/bin/python`)} - ${q(req)} <<'SHOESTRING_PY'`,
+      met.trimEnd(),
+      `SHOESTRING_PY`,
+      `then`,
+      `  apt-get install -y -q python3-venv >/dev/null`,
+      `  python3 -m venv --system-site-packages ${q(venv)}`,
+      `  ${q(`${venv}/bin/pip`)} install -q --disable-pip-version-check -r ${q(req)} >/tmp/shoestring-pip.log 2>&1 || { tail -n 5 /tmp/shoestring-pip.log >&2; exit 1; }`,
       `fi`,
       `echo "${sum}" > ${q(stamp)}`,
     ].join('\n'),
@@ -80,14 +88,19 @@ export function pruneStep(apps: readonly App[]): Step {
   return shell.command('Remove apps no longer in apps/', loop('exit 1'), loop('rm -f "$f"'));
 }
 
-export function appsPhase(ctx: HostContext, apps: readonly App[]): Phase {
-  const servers = ctx.servers.map((s) => s.address);
-  const packages = [
+/** Debian packages the apps need (their `packages` files, and python3 for the virtualenvs). */
+export function appPackages(apps: readonly App[]): string[] {
+  return [
     ...new Set([
-      ...(apps.some((a) => a.requirements) ? ['python3-venv'] : []),
+      ...(apps.some((a) => a.requirements) ? ['python3'] : []),
       ...apps.flatMap((a) => a.packages),
     ]),
   ];
+}
+
+export function appsPhase(ctx: HostContext, apps: readonly App[]): Phase {
+  const servers = ctx.servers.map((s) => s.address);
+  const packages = appPackages(apps);
   const steps: Step[] = [];
   if (packages.length > 0) steps.push(apt.packages(packages, { title: 'Packages the apps need' }));
   steps.push(files.directory(APPS_DIR), files.directory(VENVS_DIR));
@@ -113,11 +126,11 @@ export async function appsGate(ctx: HostContext, apps: readonly App[]): Promise<
     )
     .join('\n');
   let failing: string[] = [];
-  for (let i = 0; i < 30; i++) {
+  for (let i = 0; i < 120; i++) {
     const res = await ctx.transport.run(ctx.self.target, script, { what: 'apps gate' });
     failing = res.stdout.split('\n').filter((l) => l.trim() !== '' && !l.endsWith(' 200'));
     if (failing.length === 0) return;
-    await new Promise((r) => setTimeout(r, 2000));
+    await new Promise((r) => setTimeout(r, 500));
   }
   throw new GateError(
     `${ctx.self.server.spec}: apps not answering 200 through the front: ${failing.join(', ')}`,
@@ -127,7 +140,7 @@ export async function appsGate(ctx: HostContext, apps: readonly App[]): Promise<
   );
 }
 
-function loadApps(ctx: HostContext): App[] {
+export function loadApps(ctx: HostContext): App[] {
   return describeApps(readApps(APPS_SOURCE), ctx.config.domain, PORTS.appsFrom);
 }
 

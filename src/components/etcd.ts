@@ -50,14 +50,16 @@ function writeInitialEnv(initialCluster: string, state: 'new' | 'existing', toke
 
 /** Waits up to `seconds` for the local member to be healthy (it has a leader). */
 function waitHealthy(seconds: number): string {
-  return `for i in $(seq ${seconds}); do if ${HEALTHY}; then exit 0; fi; sleep 1; done; echo 'etcd did not become healthy in ${seconds} s' >&2; journalctl -u etcd -n 5 --no-pager >&2 || true; exit 1`;
+  return `for i in $(seq ${seconds * 5}); do if ${HEALTHY}; then exit 0; fi; sleep 0.2; done; echo 'etcd did not become healthy in ${seconds} s' >&2; journalctl -u etcd -n 5 --no-pager >&2 || true; exit 1`;
 }
+
+export const ETCD_PACKAGES = ['etcd-server', 'etcd-client', 'openssl'] as const;
 
 export function installPhase(): Phase {
   return {
     title: 'Install etcd',
     // etcd-server's postinst would start a one-member cluster: keep it from starting.
-    steps: [apt.packages(['etcd-server', 'etcd-client', 'openssl'], { noStart: true })],
+    steps: [apt.packages(ETCD_PACKAGES, { noStart: true })],
   };
 }
 
@@ -121,7 +123,12 @@ function afterStart(): Phase['steps'] {
   return [
     shell.command('Wait for the etcd cluster', HEALTHY, waitHealthy(240)),
     // Idempotent: written only when etcd's copy differs from the files.
-    shell.command('Keep the cluster CA in etcd', CA_IN_ETCD_CHECK, CA_IN_ETCD_PUT),
+    // (Probed before etcd runs on a first install: ask only a healthy member, or etcdctl waits.)
+    shell.command(
+      'Keep the cluster CA in etcd',
+      `${HEALTHY} && ${CA_IN_ETCD_CHECK}`,
+      CA_IN_ETCD_PUT,
+    ),
   ];
 }
 
@@ -241,7 +248,7 @@ export function startPhases(ctx: HostContext, cluster: EtcdCluster): (() => Prom
 export async function etcdGate(ctx: HostContext): Promise<void> {
   const script = `${HEALTHY} && echo '@@health' && echo ok; echo '@@status'; ${gatewayPost('/v3/maintenance/status')}`;
   let why = '';
-  for (let i = 0; i < 30; i++) {
+  for (let i = 0; i < 120; i++) {
     const res = await ctx.transport.run(ctx.self.target, script, {
       what: 'etcd gate',
       allowFailure: true,
@@ -250,7 +257,7 @@ export async function etcdGate(ctx: HostContext): Promise<void> {
     const status = parseStatus(sec.get('status') ?? '');
     if (sec.get('health') === 'ok' && status && status.leaderId !== '0') return;
     why = !status ? 'the member does not answer' : 'the member is not healthy or has no leader';
-    await new Promise((r) => setTimeout(r, 2000));
+    await new Promise((r) => setTimeout(r, 500));
   }
   throw new GateError(`${ctx.self.server.spec}: etcd gate: ${why}`, {
     hint: `look at: journalctl -u etcd on ${ctx.self.server.spec}`,

@@ -13,12 +13,14 @@ export const HEALTH_DIR = '/srv/shoestring/health';
 /** Seconds the fastrouter waits on a connect or read: a dead server is skipped after this. */
 export const FASTROUTER_TIMEOUT = 3;
 
+export const UWSGI_PACKAGES = ['uwsgi-emperor', 'uwsgi-core', 'uwsgi-plugin-python3'] as const;
+
 export function uwsgiPhase(ctx: HostContext): Phase {
   return {
     title: 'uWSGI emperor and fastrouter',
     steps: [
       // Not started on install: the first start already uses our emperor.ini.
-      apt.packages(['uwsgi-emperor', 'uwsgi-core', 'uwsgi-plugin-python3'], { noStart: true }),
+      apt.packages(UWSGI_PACKAGES, { noStart: true }),
       files.file(
         '/etc/uwsgi-emperor/emperor.ini',
         render('uwsgi/emperor.ini.hbs', {

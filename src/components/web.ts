@@ -16,6 +16,10 @@ const APACHE_SITE = '/etc/apache2/sites-available/shoestring.conf';
 const NGINX_SITE = '/etc/nginx/sites-available/shoestring';
 const APACHE_MODULES = ['proxy', 'proxy_uwsgi', 'rewrite', 'headers'] as const;
 
+export function webPackages(web: WebServer): string[] {
+  return [web === 'apache' ? 'apache2' : 'nginx'];
+}
+
 export function serviceOf(web: WebServer): string {
   return web === 'apache' ? 'apache2' : 'nginx';
 }
@@ -98,11 +102,11 @@ export function webPhase(ctx: HostContext): Phase {
 export async function webGate(ctx: HostContext): Promise<void> {
   const script = `curl -s -o /dev/null -m 5 -w '%{http_code}' http://127.0.0.1/healthz || true`;
   let code = '';
-  for (let i = 0; i < 30; i++) {
+  for (let i = 0; i < 120; i++) {
     const res = await ctx.transport.run(ctx.self.target, script, { what: 'web gate' });
     code = res.stdout.trim();
     if (code === '200') return;
-    await new Promise((r) => setTimeout(r, 2000));
+    await new Promise((r) => setTimeout(r, 500));
   }
   throw new GateError(`${ctx.self.server.spec}: /healthz answers ${code || 'nothing'}, not 200`, {
     hint: `check the front (${serviceOf(ctx.config.webServer)}), uwsgi-emperor and etcd there`,

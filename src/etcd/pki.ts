@@ -115,11 +115,11 @@ export function issuePeerCert(name: string, address: string): string {
 export const CA_IN_ETCD_CHECK = [ETCD_CA_CERT_KEY, ETCD_CA_KEY_KEY]
   .map(
     (k, i) =>
-      `[ "$(ETCDCTL_API=3 etcdctl --command-timeout=5s get --print-value-only ${k})" = "$(base64 -w0 ${i === 0 ? CA_CERT : CA_KEY})" ]`,
+      `[ "$(ETCDCTL_API=3 etcdctl --dial-timeout=1s --command-timeout=3s get --print-value-only ${k})" = "$(base64 -w0 ${i === 0 ? CA_CERT : CA_KEY})" ]`,
   )
   .join(' && ');
 
 export const CA_IN_ETCD_PUT = [
-  `base64 -w0 ${CA_CERT} | ETCDCTL_API=3 etcdctl --command-timeout=5s put ${ETCD_CA_CERT_KEY} >/dev/null`,
-  `base64 -w0 ${CA_KEY} | ETCDCTL_API=3 etcdctl --command-timeout=5s put ${ETCD_CA_KEY_KEY} >/dev/null`,
+  `base64 -w0 ${CA_CERT} | ETCDCTL_API=3 etcdctl --dial-timeout=2s --command-timeout=5s put ${ETCD_CA_CERT_KEY} >/dev/null`,
+  `base64 -w0 ${CA_KEY} | ETCDCTL_API=3 etcdctl --dial-timeout=2s --command-timeout=5s put ${ETCD_CA_KEY_KEY} >/dev/null`,
 ].join('\n');

@@ -1,0 +1,93 @@
+#!/usr/bin/env -S node --import tsx
+/**
+ * Benchmark: cold provision of 1 and of 3 fresh lab servers (apt proxy cache warm), and the
+ * no-op re-run of 3. Each time is measured around the whole `./provision.ts` process, start-up
+ * included. Goals: 3 servers ≤ 1.3 × the time of 1; the no-op re-run of 3 ≤ 3 s.
+ * Run: node --import tsx bench/provision.ts [--runs N] [--noop-runs N] [--keep]
+ */
+import { spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { repoRoot } from '../src/lab/paths.ts';
+
+const { values } = parseArgs({
+  options: {
+    runs: { type: 'string', default: '1' },
+    'noop-runs': { type: 'string', default: '5' },
+    keep: { type: 'boolean', default: false },
+  },
+});
+const runs = Math.max(1, Number(values.runs));
+const noopRuns = Math.max(1, Number(values['noop-runs']));
+
+function node(script: string, args: string[]): { seconds: number; stdout: string } {
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync(process.execPath, ['--import', 'tsx', script, ...args], {
+    cwd: repoRoot,
+    encoding: 'utf8',
+    env: { ...process.env, CI: 'true' },
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  if (r.status !== 0)
+    throw new Error(`${script} ${args.join(' ')} exited ${r.status}:\n${r.stdout}\n${r.stderr}`);
+  return { seconds, stdout: r.stdout };
+}
+
+function freshLab(): void {
+  node('scripts/lab.ts', ['down']);
+  node('scripts/lab.ts', ['up', '3']);
+}
+
+function serversFile(n: number): string {
+  const lines = readFileSync(join(repoRoot, '.lab/servers.txt'), 'utf8')
+    .split('\n')
+    .map((l) => l.replace(/#.*/, '').trim())
+    .filter(Boolean)
+    .slice(0, n);
+  const file = join(tmpdir(), `shoestring-bench-servers-${n}.txt`);
+  writeFileSync(file, lines.join('\n') + '\n');
+  return file;
+}
+
+function provision(n: number): { seconds: number; changed: number } {
+  const r = node('provision.ts', ['--servers', serversFile(n), '--env', '.lab/.env', '--json']);
+  const done = r.stdout
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as { type: string; hosts?: { changed: number }[] })
+    .find((e) => e.type === 'done');
+  return { seconds: r.seconds, changed: (done?.hosts ?? []).reduce((a, h) => a + h.changed, 0) };
+}
+
+const median = (xs: number[]): number =>
+  [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
+const fmt = (xs: number[]): string => xs.map((x) => x.toFixed(1)).join(', ');
+
+const one: number[] = [];
+const three: number[] = [];
+for (let i = 0; i < runs; i++) {
+  freshLab();
+  one.push(provision(1).seconds);
+  console.log(`run ${i + 1}: cold provision of 1 server: ${one.at(-1)?.toFixed(1)} s`);
+  freshLab();
+  three.push(provision(3).seconds);
+  console.log(`run ${i + 1}: cold provision of 3 servers: ${three.at(-1)?.toFixed(1)} s`);
+}
+const noop: number[] = [];
+for (let i = 0; i < noopRuns; i++) {
+  const r = provision(3);
+  if (r.changed !== 0) console.log(`warning: no-op run ${i + 1} changed ${r.changed}`);
+  noop.push(r.seconds);
+}
+if (!values.keep) node('scripts/lab.ts', ['down']);
+const ratio = median(three) / median(one);
+console.log(`cold 1 server:  median ${median(one).toFixed(1)} s (runs ${fmt(one)})`);
+console.log(
+  `cold 3 servers: median ${median(three).toFixed(1)} s (runs ${fmt(three)}) = ${ratio.toFixed(2)} × 1 server (goal ≤ 1.3)`,
+);
+console.log(
+  `no-op 3:        median ${median(noop).toFixed(2)} s (runs ${noop.map((x) => x.toFixed(2)).join(', ')}) (goal ≤ 3 s)`,
+);
