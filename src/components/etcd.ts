@@ -33,6 +33,15 @@ export const LEADER_HELPER = '/usr/local/bin/am-i-the-leader';
 export const DROP_IN = '/etc/systemd/system/etcd.service.d/shoestring.conf';
 const HEALTHY = `curl -fsS -m 3 http://127.0.0.1:2379/health 2>/dev/null | grep -q '"health":"true"'`;
 
+/**
+ * A check that holds when etcd runs and `check` passes, asked a few times: right after a
+ * bootstrap a healthy member can miss one answer, which must not count as a change. Fails at
+ * once when etcd is not running (a first install), so probes stay fast.
+ */
+export function settled(check: string): string {
+  return `systemctl is-active -q etcd && for i in 1 2 3 4 5; do if ${check}; then exit 0; fi; sleep 0.3; done; exit 1`;
+}
+
 /** Prepared state per run (keyed by the run's server list, shared by every host context). */
 const prepared = new WeakMap<readonly ClusterServer[], EtcdCluster>();
 const joins = new Mutex();
@@ -121,12 +130,12 @@ export function configPhase(ctx: HostContext, cluster: EtcdCluster): Phase {
 
 function afterStart(): Phase['steps'] {
   return [
-    shell.command('Wait for the etcd cluster', HEALTHY, waitHealthy(240)),
+    shell.command('Wait for the etcd cluster', settled(HEALTHY), waitHealthy(240)),
     // Idempotent: written only when etcd's copy differs from the files.
     // (Probed before etcd runs on a first install: ask only a healthy member, or etcdctl waits.)
     shell.command(
       'Keep the cluster CA in etcd',
-      `${HEALTHY} && ${CA_IN_ETCD_CHECK}`,
+      settled(`${HEALTHY} && ${CA_IN_ETCD_CHECK}`),
       CA_IN_ETCD_PUT,
     ),
   ];

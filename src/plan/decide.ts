@@ -52,9 +52,11 @@ export function decide(step: Step, fact: Fact): Change | null {
       if (fact.kind !== 'packages') break;
       const missing = step.names.filter((n) => !fact.installed.has(n));
       if (missing.length === 0) return null;
-      const install = `apt-get install -y -q --no-install-recommends -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold ${missing.map(q).join(' ')}`;
+      // A stalled mirror or proxy fails within seconds and is retried, instead of hanging.
+      const net = '-o Acquire::http::Timeout=20 -o Acquire::Retries=3';
+      const install = `apt-get install ${net} -y -q --no-install-recommends -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold ${missing.map(q).join(' ')}`;
       // Update the package lists only when the install cannot find something.
-      const body = `${install} >/tmp/shoestring-apt.log 2>&1 || { apt-get update -q >/dev/null && ${install} >/tmp/shoestring-apt.log 2>&1; } || { tail -n 20 /tmp/shoestring-apt.log >&2; exit 1; }`;
+      const body = `${install} >/tmp/shoestring-apt.log 2>&1 || { apt-get update ${net} -q >/dev/null && ${install} >/tmp/shoestring-apt.log 2>&1; } || { tail -n 20 /tmp/shoestring-apt.log >&2; exit 1; }`;
       const script = step.noStart
         ? [
             // Keep services from starting on install; restore any policy the host had.
