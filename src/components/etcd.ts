@@ -58,8 +58,9 @@ function writeInitialEnv(initialCluster: string, state: 'new' | 'existing', toke
 }
 
 /** Waits up to `seconds` for the local member to be healthy (it has a leader). */
-function waitHealthy(seconds: number): string {
-  return `for i in $(seq ${seconds * 5}); do if ${HEALTHY}; then exit 0; fi; sleep 0.2; done; echo 'etcd did not become healthy in ${seconds} s' >&2; journalctl -u etcd -n 5 --no-pager >&2 || true; exit 1`;
+export function waitHealthy(seconds: number): string {
+  // A subshell: `exit 0` must not end the apply script (later changes follow it).
+  return `(for i in $(seq ${seconds * 5}); do if ${HEALTHY}; then exit 0; fi; sleep 0.2; done; echo 'etcd did not become healthy in ${seconds} s' >&2; journalctl -u etcd -n 5 --no-pager >&2 || true; exit 1)`;
 }
 
 export const ETCD_PACKAGES = ['etcd-server', 'etcd-client', 'openssl'] as const;
