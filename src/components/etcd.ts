@@ -60,7 +60,8 @@ function writeInitialEnv(initialCluster: string, state: 'new' | 'existing', toke
 /** Waits up to `seconds` for the local member to be healthy (it has a leader). */
 export function waitHealthy(seconds: number): string {
   // A subshell: `exit 0` must not end the apply script (later changes follow it).
-  return `(for i in $(seq ${seconds * 5}); do if ${HEALTHY}; then exit 0; fi; sleep 0.2; done; echo 'etcd did not become healthy in ${seconds} s' >&2; journalctl -u etcd -n 5 --no-pager >&2 || true; exit 1)`;
+  // Bounded by time, not tries: one try can take curl's 3 s while no leader is elected.
+  return `(end=$((SECONDS + ${seconds})); while [ "$SECONDS" -lt "$end" ]; do if ${HEALTHY}; then exit 0; fi; sleep 0.2; done; echo 'etcd did not become healthy in ${seconds} s' >&2; journalctl -u etcd -n 5 --no-pager >&2 || true; exit 1)`;
 }
 
 export const ETCD_PACKAGES = ['etcd-server', 'etcd-client', 'openssl'] as const;
@@ -131,7 +132,7 @@ export function configPhase(ctx: HostContext, cluster: EtcdCluster): Phase {
 
 function afterStart(): Phase['steps'] {
   return [
-    shell.command('Wait for the etcd cluster', settled(HEALTHY), waitHealthy(240)),
+    shell.command('Wait for the etcd cluster', settled(HEALTHY), waitHealthy(180)),
     // Idempotent: written only when etcd's copy differs from the files.
     // (Probed before etcd runs on a first install: ask only a healthy member, or etcdctl waits.)
     shell.command(
@@ -140,6 +141,22 @@ function afterStart(): Phase['steps'] {
       CA_IN_ETCD_PUT,
     ),
   ];
+}
+
+/**
+ * Waits until the server starting a new cluster has finished its start (healthy, and the CA
+ * stored: a join before that would take its quorum away while it writes).
+ */
+async function bootstrapped(ctx: HostContext, on: ClusterServer): Promise<void> {
+  const script = `if ${HEALTHY} && ${CA_IN_ETCD_CHECK}; then echo ready; fi`;
+  for (let i = 0; i < 360; i++) {
+    const res = await ctx.transport.run(on.target, script, { what: 'etcd bootstrap' });
+    if (res.stdout.trim() === 'ready') return;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  throw new ShoestringError(
+    `${ctx.self.server.spec}: ${on.server.spec} did not start the etcd cluster within 3 minutes`,
+  );
 }
 
 /** Runs `member add` for self on a healthy member (unless listed already); returns the member list. */
@@ -215,7 +232,10 @@ export function startPhases(ctx: HostContext, cluster: EtcdCluster): (() => Prom
   let release: (() => void) | undefined;
   return [
     async () => {
-      const on = cluster.healthy;
+      // The member to add this server on: a healthy one, or the one starting a new cluster.
+      const on =
+        cluster.healthy ??
+        ctx.servers.find((s) => cluster.plan.roles.get(s.hostname)?.kind === 'bootstrap');
       if (!on) throw new ShoestringError('etcd: no healthy member to add this server to');
       let initialCluster = '(from etcd member add)';
       // Idempotent: a member that is already healthy does not join again.
@@ -225,6 +245,7 @@ export function startPhases(ctx: HostContext, cluster: EtcdCluster): (() => Prom
       const already = probe.stdout.trim() === 'yes';
       if (!ctx.dryRun && !already) {
         release = await joins.acquire(6 * 60_000);
+        if (!cluster.healthy) await bootstrapped(ctx, on);
         initialCluster = await memberAdd(ctx, on);
       }
       return [

@@ -27,7 +27,7 @@ export interface Observed {
 }
 
 export type Role =
-  /** First start of a brand-new cluster: state new, every server in the initial cluster. */
+  /** First start of a brand-new cluster: state new, this server alone in the initial cluster. */
   | { readonly kind: 'bootstrap' }
   /** Already a member; just keep it running. */
   | { readonly kind: 'member' }
@@ -87,10 +87,20 @@ export function planMembership(
   const anyInitialized = observed.some((o) => o.initialized);
 
   if (!reporter && !anyInitialized) {
-    for (const d of desired) roles.set(d.name, { kind: 'bootstrap' });
+    // A new cluster: the first server starts it alone, the others join one at a time. (A static
+    // bootstrap of all would need every member started at once; rolling groups start them one
+    // group after the other, and the first group would wait for a quorum forever.)
+    const [first, ...rest] = desired;
+    if (first) roles.set(first.name, { kind: 'bootstrap' });
+    for (const d of rest) roles.set(d.name, { kind: 'join', added: false });
     return {
       ok: true,
-      plan: { roles, remove: [], initialCluster: initialClusterOf(desired), members: [] },
+      plan: {
+        roles,
+        remove: [],
+        initialCluster: first ? initialClusterOf([first]) : '',
+        members: [],
+      },
     };
   }
 
