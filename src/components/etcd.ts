@@ -177,13 +177,14 @@ async function memberAdd(ctx: HostContext, on: ClusterServer): Promise<string> {
     );
     members = await list();
     if (res.code !== 0 && !listed()) {
-      // "unhealthy cluster" / "breaks active quorum" right after another join: retry shortly.
-      if (attempt >= 10) {
+      // "unhealthy cluster" right after another join: etcd wants every voting member connected
+      // for 5 s before it accepts the next one (strict reconfig check). Retry each second.
+      if (attempt >= 30) {
         throw new ShoestringError(
           `${self.server.spec}: etcd member add failed on ${on.server.spec}: ${res.stderr.trim()}`,
         );
       }
-      await new Promise((r) => setTimeout(r, 3000));
+      await new Promise((r) => setTimeout(r, 1000));
     }
   }
   return joinInitialCluster(members, { name: self.hostname, address: self.address });
