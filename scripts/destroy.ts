@@ -72,7 +72,7 @@ main(async () => {
   }
   if (failed === 0)
     out(
-      `Done. Remove ${positionals.join(', ')} from ${inputs.serversFile} before the next provision.`,
+      `Done. Remove ${positionals.join(', ')} from ${inputs.serversFile}, then run ./provision.ts so the other servers forget it.`,
     );
   return failed === 0 ? 0 : 1;
 });

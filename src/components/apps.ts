@@ -4,6 +4,7 @@
  * every server's subscription server (the full mesh), so any server's fastrouter can route a
  * request to any live instance. Adding a folder and provisioning deploys a new app.
  */
+import { appsTeardown } from './teardown.ts';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readApps, describeApps, type App } from '../apps/discover.ts';
@@ -149,4 +150,5 @@ export const apps: Component = {
   description: 'the apps under apps/, as vassals subscribed to every server (full mesh)',
   phases: (ctx) => [appsPhase(ctx, loadApps(ctx))],
   gate: (ctx) => appsGate(ctx, loadApps(ctx)),
+  teardown: appsTeardown,
 };

@@ -4,6 +4,7 @@
  * quorum exists); later, a new server joins (`member add`, then start with state existing), one
  * at a time. Gate: this member is healthy and a leader exists.
  */
+import { etcdTeardown } from './teardown.ts';
 import { GateError, ShoestringError } from '../errors.ts';
 import { DATA_DIR, prepareEtcd, type EtcdCluster } from '../etcd/cluster.ts';
 import { Mutex } from '../etcd/lock.ts';
@@ -307,4 +308,5 @@ export const etcd: Component = {
     return [installPhase(), configPhase(ctx, cluster), ...startPhases(ctx, cluster)];
   },
   gate: etcdGate,
+  teardown: etcdTeardown,
 };

@@ -3,6 +3,7 @@
  * on 127.0.0.1:3017 with this server's subscription server on :7000, and the health vassal
  * behind /healthz. Vassal files are reloaded by the emperor when they change (mtime).
  */
+import { uwsgiTeardown } from './teardown.ts';
 import { apt, files, systemd, type Phase } from '../plan/steps.ts';
 import { render } from '../templates.ts';
 import { PORTS } from './ports.ts';
@@ -61,4 +62,5 @@ export const uwsgi: Component = {
   name: 'uwsgi',
   description: 'uWSGI emperor, fastrouter (:3017, subscriptions on :7000), health vassal',
   phases: (ctx) => [uwsgiPhase(ctx)],
+  teardown: uwsgiTeardown,
 };

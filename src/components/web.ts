@@ -4,6 +4,7 @@
  * showing a maintenance page for errors it makes itself. Switching WEB_SERVER stops and disables
  * the other one before the chosen one starts.
  */
+import { webTeardown } from './teardown.ts';
 import type { WebServer } from '../config/env.ts';
 import { GateError } from '../errors.ts';
 import { apt, files, shell, systemd, type Notify, type Phase } from '../plan/steps.ts';
@@ -118,4 +119,5 @@ export const web: Component = {
   description: 'web front (apache or nginx) for DOMAIN and *.DOMAIN, /healthz, maintenance page',
   phases: (ctx) => [webPhase(ctx)],
   gate: webGate,
+  teardown: webTeardown,
 };
