@@ -11,6 +11,7 @@ import { main } from '../src/cli/main.ts';
 import { out } from '../src/cli/output.ts';
 import { parseServers } from '../src/config/servers.ts';
 import { ShoestringError } from '../src/errors.ts';
+import { labDnsProvider } from '../src/lab/dns.ts';
 
 const spec = {
   usage: 'npm run demo [-- --servers N]',
@@ -53,6 +54,15 @@ main(async () => {
   const env = parse(readFileSync('.lab/.env'));
   const domain = env['DOMAIN'] ?? 'shoestring.test';
   const dns = env['LAB_DNS'] ?? '';
+  const servers = parseServers(readFileSync('.lab/servers.txt', 'utf8'), '.lab/servers.txt');
+  // Round-robin DNS: one wildcard A record per server, as the seed's README has you make by
+  // hand at your DNS provider. (Managing these records with health checks is a later component.)
+  out(`\n==> Publish *.${domain} (one A record per server) in the lab DNS`);
+  await labDnsProvider(dns, domain, env['PDNS_API_KEY'] ?? '').setA(
+    `*.${domain}`,
+    servers.map((s) => s.host),
+    60,
+  );
   for (const app of ['app1', 'app2']) {
     await step(`Smoke test ${app}.${domain}`, 'scripts/watch-curl.ts', [
       `${app}.${domain}`,
@@ -64,7 +74,6 @@ main(async () => {
       '0.5s',
     ]);
   }
-  const servers = parseServers(readFileSync('.lab/servers.txt', 'utf8'), '.lab/servers.txt');
   out('\nThe lab is up. Look around:');
   out(`  dig @${dns} +short app1.${domain}                  # one A record per server`);
   for (const s of servers)

@@ -3,7 +3,7 @@
  * network namespace, under a supervisor that boots it again after a reboot (exit code 133).
  * Power control signals the container's init (the child of nspawn), as machinectl would.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ShoestringError } from '../errors.ts';
@@ -78,11 +78,15 @@ export async function prepareRoot(spec: ServerSpec, image: string): Promise<void
   if (!isMounted(root)) await mountOverlay(image, dir);
   const fqdn = `${spec.name}.${spec.domain}`;
   write(root, 'etc/hostname', `${spec.name}\n`);
-  write(
-    root,
-    'etc/hosts',
-    `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n${spec.address}\t${fqdn} ${spec.name}\n`,
-  );
+  // Only on a fresh root: once provisioned, /etc/hosts belongs to Shoestring's base component,
+  // and `up` on a running lab must not undo it.
+  if (!existsSync(join(root, 'etc/hosts'))) {
+    write(
+      root,
+      'etc/hosts',
+      `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n${spec.address}\t${fqdn} ${spec.name}\n`,
+    );
+  }
   write(root, 'etc/resolv.conf', `nameserver ${spec.hostAddress}\nsearch ${spec.domain}\n`);
   write(
     root,
