@@ -3,7 +3,8 @@
  * parallel → health gate) → summary. Stops at the first failing group; later groups are
  * left untouched.
  */
-import { ShoestringError } from '../errors.ts';
+import { ConfigError, ShoestringError } from '../errors.ts';
+import { unsupportedSettings } from './unsupported.ts';
 import type { Component, ClusterContext, ClusterServer, HostContext } from '../components/types.ts';
 import type { HostSummary, Reporter } from '../plan/events.ts';
 import { splitGroups } from '../plan/rolling.ts';
@@ -34,6 +35,14 @@ export async function provision(
   const transport = makeTransport(inputs.config);
   const servers = inputs.servers;
 
+  const unsupported = unsupportedSettings(inputs.config);
+  if (unsupported.refuse.length > 0) {
+    throw new ConfigError(
+      `${inputs.config.file}: not available in this version:`,
+      unsupported.refuse,
+    );
+  }
+  for (const w of unsupported.warn) reporter.event({ type: 'warn', host: 'settings', message: w });
   reporter.event({ type: 'stage', title: 'Preflight', hosts: servers.length });
   const gathered = await gatherFacts(transport, servers, options.parallel);
   const problems: string[] = gathered.failures.map((f) => f.message);
