@@ -90,6 +90,13 @@ async function labSuites(): Promise<void> {
   const files = readdirSync('test/lab')
     .filter((f) => f.endsWith('.test.ts'))
     .sort();
+  // On a fresh machine the lab's host packages may be missing: install them (fast when present).
+  await check('lab host packages', process.execPath, [
+    '--import',
+    'tsx',
+    'scripts/lab.ts',
+    'install',
+  ]);
   try {
     for (const f of files) await suite(`lab: ${f}`, ['test/lab', `^${f.replace(/\./g, '\\.')}$`]);
   } finally {
