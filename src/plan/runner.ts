@@ -3,7 +3,7 @@
  * changes applied in one more (only when there are any). Dry-run is a mode of this executor:
  * it reports the plan (with file diffs) and changes nothing.
  */
-import { CommandError, ShoestringError } from '../errors.ts';
+import { CommandError, ShoestringError, tail } from '../errors.ts';
 import { q } from '../ssh/quote.ts';
 import type { Target, Transport } from '../ssh/transport.ts';
 import { applyScript, decide, type Change } from './decide.ts';
@@ -117,21 +117,12 @@ export async function runPhase(
       target.name,
       `${phase.title}${step ? ` › ${step}` : ''}`,
       res.code,
-      tailOf(stderr || res.stdout),
+      tail(stderr || res.stdout),
     );
   }
   for (const c of changes)
     reporter.event({ type: 'change', host: target.name, phase: phase.title, summary: c.summary });
   return { phase: phase.title, changes, unchanged };
-}
-
-function tailOf(text: string): string {
-  return text
-    .split('\n')
-    .map((l) => l.trim())
-    .filter(Boolean)
-    .slice(-3)
-    .join(' | ');
 }
 
 export interface HostOutcome {
