@@ -21,6 +21,9 @@ export function sha256(text: string): string {
   return createHash('sha256').update(text, 'utf8').digest('hex');
 }
 
+/** Printed on stderr by a guarded command whose re-check passed when applying. */
+export const SKIPPED_MARK = '@@shoestring-skipped ';
+
 /** A heredoc delimiter that cannot occur in base64 text. */
 const EOF_MARK = 'SHOESTRING_EOF';
 
@@ -172,7 +175,8 @@ export function decide(step: Step, fact: Fact): Change | null {
       return {
         step,
         summary: `run: ${step.title}`,
-        script: `if ! ( ${step.unless} ) >/dev/null 2>&1; then\n${step.run}\nfi`,
+        // When the re-check passes, say so: the runner then counts the step as unchanged.
+        script: `if ! ( ${step.unless} ) >/dev/null 2>&1; then\n${step.run}\nelse\necho ${q(`${SKIPPED_MARK}${step.title}`)} >&2\nfi`,
         notify: step.notify ?? [],
       };
     }

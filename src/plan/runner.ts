@@ -6,7 +6,7 @@
 import { CommandError, ShoestringError, tail } from '../errors.ts';
 import { q } from '../ssh/quote.ts';
 import type { Target, Transport } from '../ssh/transport.ts';
-import { applyScript, decide, type Change } from './decide.ts';
+import { applyScript, decide, SKIPPED_MARK, type Change } from './decide.ts';
 import { fileDiff } from './diffview.ts';
 import type { Reporter } from './events.ts';
 import { parseFacts, probeScript } from './facts.ts';
@@ -76,8 +76,18 @@ export function failedStepTitle(stderr: string): string | undefined {
 export function stripMarkers(stderr: string): string {
   return stderr
     .split('\n')
-    .filter((l) => !l.startsWith('@@shoestring-apply '))
+    .filter((l) => !l.startsWith('@@shoestring-apply ') && !l.startsWith(SKIPPED_MARK))
     .join('\n');
+}
+
+/** Titles of guarded commands that found their work already done when applying. */
+export function skippedTitles(stderr: string): Set<string> {
+  return new Set(
+    stderr
+      .split('\n')
+      .filter((l) => l.startsWith(SKIPPED_MARK))
+      .map((l) => l.slice(SKIPPED_MARK.length)),
+  );
 }
 
 export async function runPhase(
@@ -120,9 +130,12 @@ export async function runPhase(
       tail(stderr || res.stdout),
     );
   }
-  for (const c of changes)
+  // A guarded command an earlier step made unnecessary did nothing: not a change.
+  const skipped = skippedTitles(res.stderr);
+  const made = changes.filter((c) => !(c.step.kind === 'command' && skipped.has(c.step.title)));
+  for (const c of made)
     reporter.event({ type: 'change', host: target.name, phase: phase.title, summary: c.summary });
-  return { phase: phase.title, changes, unchanged };
+  return { phase: phase.title, changes: made, unchanged: unchanged + changes.length - made.length };
 }
 
 export interface HostOutcome {

@@ -4,7 +4,8 @@ import { applyScript, decide, notifications, sha256 } from '../../src/plan/decid
 import { parseFacts, probeScript } from '../../src/plan/facts.ts';
 import { apt, files, shell, systemd, type Step } from '../../src/plan/steps.ts';
 import { FactError } from '../../src/errors.ts';
-import { failedStepTitle } from '../../src/plan/runner.ts';
+import { failedStepTitle, skippedTitles, stripMarkers } from '../../src/plan/runner.ts';
+import { spawnSync } from 'node:child_process';
 
 const conf = files.file('/etc/app.conf', 'port = 80\n', {
   mode: '0640',
@@ -150,6 +151,22 @@ test('the probe script marks every step; bad probe output is a FactError naming 
 test('a failed apply names the step it was on', () => {
   const stderr = '@@shoestring-apply Packages x\n@@shoestring-apply File /etc/a\nE: boom\n';
   assert.is(failedStepTitle(stderr), 'File /etc/a');
+});
+
+test('a guarded command re-checks when applied, and says when it had nothing to do', () => {
+  const [todo] = parseFacts([shell.command('x', 'false', 'true')], output([['TODO']]), 's1');
+  const run = (unless: string) => {
+    const step = shell.command('Make the thing', unless, 'echo ran');
+    const script = decide(step, todo!)!.script;
+    return spawnSync('bash', ['-c', script], { encoding: 'utf8' });
+  };
+  const needed = run('false');
+  assert.is(needed.stdout, 'ran\n');
+  assert.equal([...skippedTitles(needed.stderr)], []);
+  const done = run('true');
+  assert.is(done.stdout, '');
+  assert.equal([...skippedTitles(done.stderr)], ['Make the thing']);
+  assert.is(stripMarkers(done.stderr).trim(), '');
 });
 
 test.run();
