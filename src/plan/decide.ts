@@ -15,6 +15,8 @@ export interface Change {
   readonly summary: string;
   readonly script: string;
   readonly notify: readonly Notify[];
+  /** A file step that writes new content (not only owner/mode): dry runs show its diff. */
+  readonly writesContent?: boolean;
 }
 
 export function sha256(text: string): string {
@@ -80,6 +82,7 @@ export function decide(step: Step, fact: Fact): Change | null {
         return {
           step,
           summary: `create ${step.path} (${mode} ${step.owner}:${step.group})`,
+          writesContent: true,
           script: writeFileScript(step.path, step.content, mode, step.owner, step.group),
           notify: step.notify ?? [],
         };
@@ -88,6 +91,7 @@ export function decide(step: Step, fact: Fact): Change | null {
         return {
           step,
           summary: `update ${step.path}`,
+          writesContent: true,
           script: writeFileScript(step.path, step.content, mode, step.owner, step.group),
           notify: step.notify ?? [],
         };

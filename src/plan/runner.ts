@@ -101,12 +101,16 @@ export async function runPhase(
   const { changes, unchanged } = await planPhase(t, target, phase);
   if (changes.length === 0) return { phase: phase.title, changes, unchanged };
   if (options.dryRun) {
-    const fileSteps = changes.map((c) => c.step).filter((s): s is FileStep => s.kind === 'file');
+    // Only files whose content changes are diffed; secret ones are never read back.
+    const fileSteps = changes
+      .filter((c) => c.writesContent === true)
+      .map((c) => c.step)
+      .filter((s): s is FileStep => s.kind === 'file' && s.secret !== true);
     const before = await currentContents(t, target, fileSteps);
     for (const c of changes) {
       const s = c.step;
       const diff =
-        s.kind === 'file' && c.summary.startsWith('fix ') === false
+        s.kind === 'file' && c.writesContent === true
           ? fileDiff(s.path, before.get(s.path), s.content, s.secret === true)
           : undefined;
       reporter.event({
