@@ -51,7 +51,11 @@ async function ask(
       }
     }
     return (
-      last ?? { verdict: { state: 'unknown', reason: 'no server answered' }, leader: undefined }
+      last ?? {
+        verdict: { state: 'unknown', reason: 'no server answered' },
+        leader: undefined,
+        proxy: false,
+      }
     );
   }
   // A servers-file entry (by its text or host; in the lab also sN), else the argument itself.

@@ -48,7 +48,13 @@ main(async () => {
   }
   const transport = makeTransport(inputs.config);
   const gathered = await gatherFacts(transport, inputs.servers, 20);
-  const ctxBase = { config: inputs.config, servers: gathered.servers, transport, dryRun: false };
+  const ctxBase = {
+    config: inputs.config,
+    servers: gathered.servers,
+    transport,
+    dryRun: false,
+    startTogether: new Set<string>(),
+  };
   let failed = 0;
   for (const name of positionals) {
     const self = gathered.servers.find((s) => s.server.spec === name || s.server.host === name);

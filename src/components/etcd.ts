@@ -8,7 +8,8 @@ import { etcdTeardown } from './teardown.ts';
 import { GateError, ShoestringError } from '../errors.ts';
 import { DATA_DIR, prepareEtcd, type EtcdCluster } from '../etcd/cluster.ts';
 import { Mutex } from '../etcd/lock.ts';
-import { joinInitialCluster, peerUrl } from '../etcd/membership.ts';
+import { clientUrl, joinInitialCluster, peerUrl } from '../etcd/membership.ts';
+import { PROXY_SERVICE, proxyConfigPhase, retireProxy } from './etcd-proxy.ts';
 import {
   CA_CERT,
   CA_IN_ETCD_CHECK,
@@ -20,8 +21,8 @@ import {
   issuePeerCert,
   peerCertValid,
 } from '../etcd/pki.ts';
-import { ETCD_QUERY_SCRIPT, gatewayPost, splitSections } from '../etcd/remote.ts';
-import { parseMembers, parseStatus, urlHost } from '../etcd/status.ts';
+import { ETCD_QUERY_SCRIPT, PROXY_ENV, parseEtcdAnswer, splitSections } from '../etcd/remote.ts';
+import { urlHost } from '../etcd/status.ts';
 import type { Notify, Phase } from '../plan/steps.ts';
 import { apt, files, shell } from '../plan/steps.ts';
 import { q } from '../ssh/quote.ts';
@@ -78,15 +79,31 @@ export function installPhase(): Phase {
 export function configPhase(ctx: HostContext, cluster: EtcdCluster): Phase {
   const { self } = ctx;
   const role = cluster.plan.roles.get(self.hostname);
+  const ca = cluster.ca ?? { cert: '(made on the first run)\n', key: '(made on the first run)\n' };
+  const caSteps = [
+    files.directory(PKI_DIR, { mode: '0750', group: 'etcd' }),
+    files.file(CA_CERT, ca.cert, { mode: '0644' }),
+    files.file(CA_KEY, ca.key, { mode: '0600', secret: true }),
+  ];
+  const tail = [
+    // A one-member cluster left by an earlier install without Shoestring: wiped once.
+    shell.command(
+      'Remove the default one-member etcd data',
+      '[ ! -e /var/lib/etcd/default ]',
+      `if [ ! -d ${DATA_DIR}/member ]; then systemctl stop etcd || true; fi\nrm -rf /var/lib/etcd/default`,
+    ),
+    // The on-server leader check (servers have Python, not Node); see am-i-the-leader.ts.
+    files.file(LEADER_HELPER, render('etcd/am-i-the-leader.py.hbs', { proxyEnv: PROXY_ENV }), {
+      mode: '0755',
+    }),
+  ];
+  if (role?.kind === 'proxy') return proxyConfigPhase(cluster, { ca: caSteps, tail });
   // A running member restarts on a config change; a new one is started by the start phase.
   const restart: Notify[] = role?.kind === 'member' ? [{ service: 'etcd', action: 'restart' }] : [];
-  const ca = cluster.ca ?? { cert: '(made on the first run)\n', key: '(made on the first run)\n' };
   return {
     title: 'Configure etcd',
     steps: [
-      files.directory(PKI_DIR, { mode: '0750', group: 'etcd' }),
-      files.file(CA_CERT, ca.cert, { mode: '0644' }),
-      files.file(CA_KEY, ca.key, { mode: '0600', secret: true }),
+      ...caSteps,
       // Idempotent: re-issued only when missing, not from this CA, or not naming this address.
       shell.command(
         'Issue the etcd peer certificate',
@@ -94,12 +111,14 @@ export function configPhase(ctx: HostContext, cluster: EtcdCluster): Phase {
         issuePeerCert(self.hostname, self.address),
         restart,
       ),
+      retireProxy(),
       files.file(
         ETCD_ENV,
         render('etcd/etcd.env.hbs', {
           name: self.hostname,
           dataDir: DATA_DIR,
           peerUrl: peerUrl(self.address),
+          clientUrl: clientUrl(self.address),
           peerCert: PEER_CERT,
           peerKey: PEER_KEY,
           caCert: CA_CERT,
@@ -118,15 +137,8 @@ export function configPhase(ctx: HostContext, cluster: EtcdCluster): Phase {
         `[ "$(systemctl show etcd -p NeedDaemonReload --value)" != yes ] && systemctl show etcd -p DropInPaths --value | grep -qw ${DROP_IN}`,
         'systemctl daemon-reload',
       ),
-      // A one-member cluster left by an earlier install without Shoestring: wiped once.
-      shell.command(
-        'Remove the default one-member etcd data',
-        '[ ! -e /var/lib/etcd/default ]',
-        `if [ ! -d ${DATA_DIR}/member ]; then systemctl stop etcd || true; fi\nrm -rf /var/lib/etcd/default`,
-      ),
+      ...tail,
       shell.command('Enable etcd', 'systemctl is-enabled -q etcd', 'systemctl enable -q etcd'),
-      // The on-server leader check (servers have Python, not Node); see am-i-the-leader.ts.
-      files.file(LEADER_HELPER, render('etcd/am-i-the-leader.py.hbs', {}), { mode: '0755' }),
     ],
   };
 }
@@ -166,7 +178,7 @@ async function memberAdd(ctx: HostContext, on: ClusterServer): Promise<string> {
   const self = ctx.self;
   const list = async () => {
     const res = await t.run(on.target, ETCD_QUERY_SCRIPT, { what: 'etcd member list' });
-    return parseMembers(splitSections(res.stdout).get('members') ?? '') ?? [];
+    return parseEtcdAnswer(splitSections(res.stdout)).members ?? [];
   };
   let members = await list();
   const listed = () => members.some((m) => m.peerUrls.some((u) => urlHost(u) === self.address));
@@ -194,6 +206,8 @@ async function memberAdd(ctx: HostContext, on: ClusterServer): Promise<string> {
 export function startPhases(ctx: HostContext, cluster: EtcdCluster): (() => Promise<Phase[]>)[] {
   const role = cluster.plan.roles.get(ctx.self.hostname);
   if (!role) throw new ShoestringError(`etcd: ${ctx.self.server.spec} has no planned role`);
+  // The proxy was started by its configuration phase; wait until it reaches the cluster.
+  if (role.kind === 'proxy') return [async () => [{ title: 'Start etcd', steps: afterStart() }]];
   if (role.kind === 'bootstrap') {
     const initial = writeInitialEnv(cluster.plan.initialCluster, 'new', cluster.token);
     return [
@@ -277,23 +291,30 @@ export function startPhases(ctx: HostContext, cluster: EtcdCluster): (() => Prom
   ];
 }
 
-/** Gate: the local member is healthy and the cluster has a leader (retried for a while). */
+/**
+ * Gate: the local member (or proxy) is healthy and the cluster has a leader (retried for a
+ * while). A proxy's /health is the cluster's: it answers true once a voter committed a read.
+ */
 export async function etcdGate(ctx: HostContext): Promise<void> {
-  const script = `${HEALTHY} && echo '@@health' && echo ok; echo '@@status'; ${gatewayPost('/v3/maintenance/status')}`;
+  const script = `${HEALTHY} && echo '@@health' && echo ok\n${ETCD_QUERY_SCRIPT}`;
   let why = '';
+  let proxy = false;
   for (let i = 0; i < 120; i++) {
     const res = await ctx.transport.run(ctx.self.target, script, {
       what: 'etcd gate',
       allowFailure: true,
     });
     const sec = splitSections(res.stdout);
-    const status = parseStatus(sec.get('status') ?? '');
+    const { role, status } = parseEtcdAnswer(sec);
     if (sec.get('health') === 'ok' && status && status.leaderId !== '0') return;
-    why = !status ? 'the member does not answer' : 'the member is not healthy or has no leader';
+    proxy = role === 'proxy';
+    const who = proxy ? 'the etcd proxy' : 'the member';
+    why = !status ? `${who} does not answer` : `${who} is not healthy or sees no leader`;
     await new Promise((r) => setTimeout(r, 500));
   }
+  const unit = proxy ? PROXY_SERVICE : 'etcd';
   throw new GateError(`${ctx.self.server.spec}: etcd gate: ${why}`, {
-    hint: `look at: journalctl -u etcd on ${ctx.self.server.spec}`,
+    hint: `look at: journalctl -u ${unit} on ${ctx.self.server.spec}`,
   });
 }
 

@@ -7,6 +7,7 @@ import { q } from '../ssh/quote.ts';
 import type { HostContext } from './types.ts';
 import { APPS_DIR, VENVS_DIR } from './apps.ts';
 import { ETCD_ENV, INITIAL_ENV, DROP_IN, LEADER_HELPER } from './etcd.ts';
+import { REMOVE_PROXY } from './etcd-proxy.ts';
 import { DATA_DIR } from '../etcd/cluster.ts';
 import { PKI_DIR } from '../etcd/pki.ts';
 import { HEALTH_DIR, VASSALS_DIR } from './uwsgi.ts';
@@ -61,7 +62,8 @@ export function webTeardown(ctx: HostContext): Promise<void> {
 
 /**
  * Leave the etcd cluster first (member remove, from this member: the others keep quorum), then
- * stop etcd and wipe its data, so the server could rejoin later as a new member.
+ * stop etcd (or this server's etcd proxy) and wipe its data, so the server could rejoin later
+ * as a new member.
  */
 export function etcdTeardown(ctx: HostContext): Promise<void> {
   const url = peerUrl(ctx.self.address);
@@ -76,6 +78,7 @@ export function etcdTeardown(ctx: HostContext): Promise<void> {
       `  count=$(printf '%s\\n' "$members" | grep -c . || true)`,
       `  if [ -n "$id" ] && [ "$count" -gt 1 ]; then etcdctl member remove "$id" >/dev/null; fi`,
       `fi`,
+      REMOVE_PROXY,
       stopAndDisable('etcd'),
       `rm -rf ${q(DATA_DIR)} ${q(PKI_DIR)} ${q(INITIAL_ENV)} ${q(DROP_IN)} ${q(LEADER_HELPER)}`,
       `: > ${q(ETCD_ENV)}`,

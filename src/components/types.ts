@@ -20,6 +20,8 @@ export interface ClusterContext {
   readonly servers: readonly ClusterServer[];
   readonly transport: Transport;
   readonly dryRun: boolean;
+  /** Host names provisioned at the same time in the first rolling group. */
+  readonly startTogether: ReadonlySet<string>;
 }
 
 export interface HostContext extends ClusterContext {

@@ -17,8 +17,8 @@ import {
   pemFromRange,
   type CaPair,
 } from './pki.ts';
-import { ETCD_QUERY_SCRIPT, splitSections } from './remote.ts';
-import { hexId, parseMembers, parseStatus } from './status.ts';
+import { ETCD_QUERY_SCRIPT, parseEtcdAnswer, splitSections } from './remote.ts';
+import { hexId } from './status.ts';
 
 export const DATA_DIR = '/var/lib/etcd/shoestring';
 
@@ -53,15 +53,16 @@ function pair(cert: string | undefined, key: string | undefined): CaPair | undef
 /** Pure: one server's answer to SCRIPT. */
 export function parseReport(s: { hostname: string; address: string }, output: string): Report {
   const sec = splitSections(output);
-  const status = parseStatus(sec.get('status') ?? '');
-  const members = parseMembers(sec.get('members') ?? '');
+  // A proxy is not a member: what it reports is a voter's view, which that voter reports too.
+  const { role, status, members } = parseEtcdAnswer(sec);
+  const member = role === 'member';
   return {
     observed: {
       name: s.hostname,
       address: s.address,
       initialized: sec.get('initialized') === 'yes',
-      members,
-      healthy: status !== undefined && status.leaderId !== '0',
+      members: member ? members : undefined,
+      healthy: member && status !== undefined && status.leaderId !== '0',
     },
     disk: pair(pemFromBase64(sec.get('ca_crt')), pemFromBase64(sec.get('ca_key'))),
     etcd: pair(pemFromRange(sec.get('etcd_ca_crt')), pemFromRange(sec.get('etcd_ca_key'))),
@@ -102,6 +103,7 @@ export async function prepareEtcd(ctx: ClusterContext): Promise<EtcdCluster> {
   const result = planMembership(
     ctx.servers.map((s) => ({ name: s.hostname, address: s.address })),
     reports.map((r) => r.observed),
+    { startTogether: ctx.startTogether },
   );
   if (!result.ok) {
     throw new ShoestringError(`etcd: refusing to change the cluster: ${result.reason}`, {

@@ -1,13 +1,18 @@
 /**
  * etcd membership planning (pure): from what each server reported (is its data directory
  * initialised, which members does its etcd list), decide per server whether it bootstraps a new
- * cluster, is already a member, or joins; which old members to remove; and refuse, explaining
- * why, any change that would lose quorum.
+ * cluster, is already a member, joins, or (beyond the 5 voting members etcd advises) reaches the
+ * cluster through a local proxy; which old members to remove; and refuse, explaining why, any
+ * change that would lose quorum.
  */
 import type { Member } from './status.ts';
 import { urlHost } from './status.ts';
 
-/** At most this many voting members; beyond, etcd's guidance is a local gateway or proxy. */
+/**
+ * At most this many voting members: every write waits for a majority, so more members make
+ * writes slower without making the cluster meaningfully safer. The other servers run a local
+ * etcd gRPC proxy instead (etcd's own advice for clusters of many clients).
+ */
 export const MAX_VOTERS = 5;
 
 export interface DesiredMember {
@@ -32,7 +37,9 @@ export type Role =
   /** Already a member; just keep it running. */
   | { readonly kind: 'member' }
   /** Not a member yet: `member add` on a healthy member, then start with state existing. */
-  | { readonly kind: 'join'; readonly added: boolean };
+  | { readonly kind: 'join'; readonly added: boolean }
+  /** Not a voting member: a local gRPC proxy on 127.0.0.1:2379 forwards to the voters. */
+  | { readonly kind: 'proxy' };
 
 export interface MembershipPlan {
   readonly roles: ReadonlyMap<string, Role>;
@@ -42,6 +49,8 @@ export interface MembershipPlan {
   readonly initialCluster: string;
   /** The member list used for joins (as one healthy server reported it). */
   readonly members: readonly Member[];
+  /** The voting members once the plan is carried out (what proxies forward to). */
+  readonly voters: readonly DesiredMember[];
 }
 
 export type PlanResult =
@@ -49,9 +58,17 @@ export type PlanResult =
   | { readonly ok: false; readonly reason: string };
 
 export const PEER_PORT = 2380;
+export const CLIENT_PORT = 2379;
+
+const hostPart = (address: string) => (address.includes(':') ? `[${address}]` : address);
 
 export function peerUrl(address: string): string {
-  return `https://${address.includes(':') ? `[${address}]` : address}:${PEER_PORT}`;
+  return `https://${hostPart(address)}:${PEER_PORT}`;
+}
+
+/** A member's client API on its private address (TLS, client certificates from the CA). */
+export function clientUrl(address: string): string {
+  return `https://${hostPart(address)}:${CLIENT_PORT}`;
 }
 
 /** Votes needed for a cluster of n members. */
@@ -68,45 +85,67 @@ function memberAddress(m: Member): string | undefined {
   return url ? urlHost(url) : undefined;
 }
 
+/**
+ * Which servers vote: every current member still listed (never demoted), then the others in
+ * servers.txt order until there are as many as the servers, at most MAX_VOTERS.
+ */
+export function chooseVoters(
+  desired: readonly DesiredMember[],
+  memberAddresses: ReadonlySet<string>,
+): DesiredMember[] {
+  const want = Math.min(desired.length, MAX_VOTERS);
+  const voters = desired.filter((d) => memberAddresses.has(d.address));
+  for (const d of desired) {
+    if (voters.length >= want) break;
+    if (!voters.includes(d)) voters.push(d);
+  }
+  return desired.filter((d) => voters.includes(d));
+}
+
+export interface PlanOptions {
+  /**
+   * Servers provisioned at the same time in the first rolling group. When a new cluster's
+   * voters are all among them, they start together from one static initial cluster; otherwise
+   * the first starts alone and the others join one at a time.
+   */
+  readonly startTogether?: ReadonlySet<string>;
+}
+
 export function planMembership(
   desired: readonly DesiredMember[],
   observed: readonly Observed[],
+  options: PlanOptions = {},
 ): PlanResult {
-  if (desired.length > MAX_VOTERS) {
-    return {
-      ok: false,
-      reason:
-        `${desired.length} servers: etcd should have 3 or 5 voting members and the others reach it ` +
-        `through a local gateway; that gateway mode is not implemented yet, so Shoestring ` +
-        `provisions at most ${MAX_VOTERS} servers`,
-    };
-  }
   const roles = new Map<string, Role>();
   // The cluster's member list, as the first healthy server reports it.
   const reporter = observed.find((o) => o.healthy && o.members !== undefined);
   const anyInitialized = observed.some((o) => o.initialized);
 
   if (!reporter && !anyInitialized) {
-    // A new cluster: the first server starts it alone, the others join one at a time. (A static
-    // bootstrap of all would need every member started at once; rolling groups start them one
-    // group after the other, and the first group would wait for a quorum forever.)
-    const [first, ...rest] = desired;
-    if (first) roles.set(first.name, { kind: 'bootstrap' });
-    for (const d of rest) roles.set(d.name, { kind: 'join', added: false });
+    const voters = chooseVoters(desired, new Set());
+    const together = options.startTogether;
+    const all = together !== undefined && voters.every((v) => together.has(v.name));
+    // All voters start at once from the full list (the fastest bootstrap), or, when rolling
+    // groups would start them one group after the other (the first group would wait for a
+    // quorum forever), the first starts alone and the others join one at a time.
+    const first = voters[0];
+    for (const d of desired) {
+      if (!voters.includes(d)) roles.set(d.name, { kind: 'proxy' });
+      else if (all || d === first) roles.set(d.name, { kind: 'bootstrap' });
+      else roles.set(d.name, { kind: 'join', added: false });
+    }
+    const initial = all ? voters : first ? [first] : [];
     return {
       ok: true,
-      plan: {
-        roles,
-        remove: [],
-        initialCluster: first ? initialClusterOf([first]) : '',
-        members: [],
-      },
+      plan: { roles, remove: [], initialCluster: initialClusterOf(initial), members: [], voters },
     };
   }
 
   if (!reporter) {
     // Data exists but no member answers with a leader: members can be started, nobody can join.
-    const strangers = observed.filter((o) => !o.initialized).map((o) => o.name);
+    const initialized = observed.filter((o) => o.initialized).map((o) => o.address);
+    const voters = chooseVoters(desired, new Set(initialized));
+    const strangers = voters.filter((v) => !initialized.includes(v.address)).map((v) => v.name);
     if (strangers.length > 0) {
       return {
         ok: false,
@@ -116,8 +155,9 @@ export function planMembership(
           `(provision only them, e.g. with a servers file without the new ones)`,
       };
     }
-    for (const d of desired) roles.set(d.name, { kind: 'member' });
-    return { ok: true, plan: { roles, remove: [], initialCluster: '', members: [] } };
+    for (const d of desired)
+      roles.set(d.name, voters.includes(d) ? { kind: 'member' } : { kind: 'proxy' });
+    return { ok: true, plan: { roles, remove: [], initialCluster: '', members: [], voters } };
   }
 
   const members = reporter.members ?? [];
@@ -157,10 +197,16 @@ export function planMembership(
     size -= 1;
   }
 
+  const voters = chooseVoters(
+    desired,
+    new Set(keep.map(memberAddress).filter((a): a is string => a !== undefined)),
+  );
   for (const d of desired) {
     const own = observed.find((o) => o.name === d.name);
     const listed = keep.find((m) => memberAddress(m) === d.address);
-    if (listed && listed.name !== '' && own?.initialized) roles.set(d.name, { kind: 'member' });
+    if (!voters.includes(d)) roles.set(d.name, { kind: 'proxy' });
+    else if (listed && listed.name !== '' && own?.initialized)
+      roles.set(d.name, { kind: 'member' });
     else if (listed) roles.set(d.name, { kind: 'join', added: true });
     else roles.set(d.name, { kind: 'join', added: false });
   }
@@ -180,7 +226,7 @@ export function planMembership(
     size = nextSize;
     healthy += 1;
   }
-  return { ok: true, plan: { roles, remove, initialCluster: '', members: keep } };
+  return { ok: true, plan: { roles, remove, initialCluster: '', members: keep, voters } };
 }
 
 /**

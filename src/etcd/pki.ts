@@ -11,6 +11,10 @@ export const CA_CERT = `${PKI_DIR}/ca.crt`;
 export const CA_KEY = `${PKI_DIR}/ca.key`;
 export const PEER_CERT = `${PKI_DIR}/peer.crt`;
 export const PEER_KEY = `${PKI_DIR}/peer.key`;
+/** A proxy's client certificate (no common name: etcd's gRPC proxy refuses one that has it). */
+export const PROXY_CERT = `${PKI_DIR}/proxy.crt`;
+export const PROXY_KEY = `${PKI_DIR}/proxy.key`;
+const PROXY_SUBJECT = '/O=Shoestring etcd proxy';
 /** Where the copy in etcd lives (values: the PEM files, base64 on one line). */
 export const ETCD_CA_CERT_KEY = '/shoestring/pki/etcd-ca.crt';
 export const ETCD_CA_KEY_KEY = '/shoestring/pki/etcd-ca.key';
@@ -97,19 +101,43 @@ export function peerCertValid(address: string): string {
   ].join(' && ');
 }
 
-/** Issues this server's peer certificate (server and client use: etcd peers authenticate both ways). */
-export function issuePeerCert(name: string, address: string): string {
-  const ext = `subjectAltName=IP:${address},DNS:${name}\nextendedKeyUsage=serverAuth,clientAuth\nkeyUsage=critical,digitalSignature,keyEncipherment\nbasicConstraints=CA:FALSE\n`;
+/** Issues a key and a certificate from the CA into `cert`/`key` (the key readable by etcd only). */
+function issue(subject: string, ext: string, cert: string, key: string): string {
   return [
     `tmp=$(mktemp -d)`,
     `printf %s ${q(ext)} > "$tmp/ext"`,
-    `openssl req -new -nodes -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -subj ${q(`/CN=${name}`)} -keyout "$tmp/peer.key" -out "$tmp/peer.csr" 2>/dev/null`,
-    `openssl x509 -req -in "$tmp/peer.csr" -CA ${CA_CERT} -CAkey ${CA_KEY} -set_serial "0x$(openssl rand -hex 16)" -days 3650 -extfile "$tmp/ext" -out "$tmp/peer.crt" 2>/dev/null`,
-    `install -m 0600 -o etcd -g etcd "$tmp/peer.key" ${PEER_KEY}`,
-    `install -m 0644 "$tmp/peer.crt" ${PEER_CERT}`,
+    `openssl req -new -nodes -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -subj ${q(subject)} -keyout "$tmp/x.key" -out "$tmp/x.csr" 2>/dev/null`,
+    `openssl x509 -req -in "$tmp/x.csr" -CA ${CA_CERT} -CAkey ${CA_KEY} -set_serial "0x$(openssl rand -hex 16)" -days 3650 -extfile "$tmp/ext" -out "$tmp/x.crt" 2>/dev/null`,
+    `install -m 0600 -o etcd -g etcd "$tmp/x.key" ${key}`,
+    `install -m 0644 "$tmp/x.crt" ${cert}`,
     `rm -rf "$tmp"`,
   ].join('\n');
 }
+
+/**
+ * Issues this server's peer certificate. It serves both ways: etcd peers authenticate each
+ * other, and a member's client listener on its private address (for proxies) presents it.
+ */
+export function issuePeerCert(name: string, address: string): string {
+  const ext = `subjectAltName=IP:${address},DNS:${name}\nextendedKeyUsage=serverAuth,clientAuth\nkeyUsage=critical,digitalSignature,keyEncipherment\nbasicConstraints=CA:FALSE\n`;
+  return issue(`/CN=${name}`, ext, PEER_CERT, PEER_KEY);
+}
+
+/** Check: the proxy's client certificate exists, is from the CA, matches its key, has no CN. */
+export const PROXY_CERT_VALID = [
+  `[ -s ${PROXY_CERT} ] && [ -s ${PROXY_KEY} ]`,
+  `openssl verify -CAfile ${CA_CERT} ${PROXY_CERT}`,
+  `! openssl x509 -in ${PROXY_CERT} -noout -subject | grep -q 'CN *='`,
+  `[ "$(openssl x509 -in ${PROXY_CERT} -noout -pubkey)" = "$(openssl pkey -in ${PROXY_KEY} -pubout)" ]`,
+].join(' && ');
+
+/** Issues the proxy's client certificate (client use only). */
+export const ISSUE_PROXY_CERT = issue(
+  PROXY_SUBJECT,
+  'extendedKeyUsage=clientAuth\nkeyUsage=critical,digitalSignature\nbasicConstraints=CA:FALSE\n',
+  PROXY_CERT,
+  PROXY_KEY,
+);
 
 /** Check + command keeping the CA copy in etcd equal to the files. */
 export const CA_IN_ETCD_CHECK = [ETCD_CA_CERT_KEY, ETCD_CA_KEY_KEY]

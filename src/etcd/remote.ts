@@ -1,8 +1,18 @@
 /**
- * Shell snippets that ask the local etcd member over its HTTP gateway (127.0.0.1:2379, the only
- * place the client API listens). curl is installed by the base component. Each prints a marker
- * line then one JSON document, parsed by `splitSections`.
+ * Shell snippets that ask the local etcd client API on 127.0.0.1:2379: a member's own (its HTTP
+ * gateway answers JSON), or on a server beyond the voting members, the local gRPC proxy (which
+ * has no JSON gateway: etcdctl asks through it, and the member list comes from the voters
+ * directly, since the proxy lists only itself). curl is installed by the base component. Each
+ * snippet prints marker lines then one JSON document, parsed by `splitSections`.
  */
+import { CA_CERT, PROXY_CERT, PROXY_KEY } from './pki.ts';
+import {
+  parseEtcdctlStatus,
+  parseMembers,
+  parseStatus,
+  type EndpointStatus,
+  type Member,
+} from './status.ts';
 
 export const ETCD_CLIENT = 'http://127.0.0.1:2379';
 
@@ -11,15 +21,54 @@ export function gatewayPost(path: string, timeoutSeconds = 3): string {
   return `curl -fsS -m ${timeoutSeconds} -X POST -H 'Content-Type: application/json' -d '{}' ${ETCD_CLIENT}${path} 2>/dev/null || true`;
 }
 
-/** Prints `@@status` + the maintenance status and `@@members` + the member list. */
+/** On a proxy server: which voters its proxy forwards to (ETCD_PROXY_ENDPOINTS=url,url). */
+export const PROXY_ENV = '/etc/shoestring/etcd-proxy.env';
+
+const ETCDCTL = 'ETCDCTL_API=3 etcdctl --dial-timeout=2s --command-timeout=3s';
+
+/**
+ * Prints `@@role` (member or proxy), `@@status` (the status of the member that answered: this
+ * server's own, or through the proxy a voter's) and `@@members` (the member list).
+ */
 export const ETCD_QUERY_SCRIPT = [
-  `echo '@@status'`,
-  gatewayPost('/v3/maintenance/status'),
-  `echo`,
-  `echo '@@members'`,
-  gatewayPost('/v3/cluster/member/list'),
-  `echo`,
+  `if [ -s ${PROXY_ENV} ]; then`,
+  `  echo '@@role'; echo proxy`,
+  `  echo '@@status'`,
+  `  ${ETCDCTL} --endpoints=127.0.0.1:2379 endpoint status -w json 2>/dev/null || true`,
+  `  echo`,
+  `  echo '@@members'`,
+  `  eps=$(sed -n 's/^ETCD_PROXY_ENDPOINTS=//p' ${PROXY_ENV})`,
+  `  ${ETCDCTL} --endpoints="$eps" --cacert=${CA_CERT} --cert=${PROXY_CERT} --key=${PROXY_KEY} member list -w json 2>/dev/null || true`,
+  `  echo`,
+  `else`,
+  `  echo '@@role'; echo member`,
+  `  echo '@@status'`,
+  `  ${gatewayPost('/v3/maintenance/status')}`,
+  `  echo`,
+  `  echo '@@members'`,
+  `  ${gatewayPost('/v3/cluster/member/list')}`,
+  `  echo`,
+  `fi`,
 ].join('\n');
+
+export interface EtcdAnswer {
+  /** member: this server votes; proxy: it reaches the cluster through its local proxy. */
+  readonly role: 'member' | 'proxy';
+  /** The status of the member that answered (for a proxy: a voter's); undefined if none. */
+  readonly status: EndpointStatus | undefined;
+  readonly members: Member[] | undefined;
+}
+
+/** Pure: the sections ETCD_QUERY_SCRIPT printed. */
+export function parseEtcdAnswer(sections: ReadonlyMap<string, string>): EtcdAnswer {
+  const role = sections.get('role') === 'proxy' ? 'proxy' : 'member';
+  const statusText = sections.get('status') ?? '';
+  return {
+    role,
+    status: role === 'proxy' ? parseEtcdctlStatus(statusText)[0] : parseStatus(statusText),
+    members: parseMembers(sections.get('members') ?? ''),
+  };
+}
 
 /** Splits `@@name` marked output into sections (pure). */
 export function splitSections(output: string): Map<string, string> {

@@ -1,54 +1,45 @@
 /**
- * Asking an etcd member whether it leads: locally over its HTTP gateway, or on a server over
- * SSH (one round trip). Both end in the same pure parsers (etcd/status.ts).
+ * Asking a server whether its etcd member leads: on the server itself, or on a server over SSH
+ * (one round trip). Both run the same script (etcd/remote.ts) and end in the same pure parsers.
+ * A server beyond the voting members runs an etcd proxy: it is never the leader, and it still
+ * knows who is.
  */
-import { ETCD_CLIENT, ETCD_QUERY_SCRIPT, splitSections } from '../etcd/remote.ts';
-import {
-  leaderAddress,
-  leaderVerdict,
-  parseMembers,
-  parseStatus,
-  type LeaderVerdict,
-} from '../etcd/status.ts';
+import { $ } from 'zx';
+import { ETCD_QUERY_SCRIPT, parseEtcdAnswer, splitSections } from '../etcd/remote.ts';
+import { leaderAddress, leaderVerdict, type LeaderVerdict } from '../etcd/status.ts';
 import type { Target, Transport } from '../ssh/transport.ts';
 
 export interface LeaderAnswer {
   readonly verdict: LeaderVerdict;
   /** The leader's address, when known. */
   readonly leader: string | undefined;
+  /** The server is not a voting member: it reaches etcd through its local proxy. */
+  readonly proxy: boolean;
 }
 
 /** Pure: the output of ETCD_QUERY_SCRIPT → the answer. */
 export function answerFromOutput(output: string): LeaderAnswer {
-  const sec = splitSections(output);
-  const verdict = leaderVerdict(parseStatus(sec.get('status') ?? ''));
-  return { verdict, leader: leaderAddress(verdict, parseMembers(sec.get('members') ?? '')) };
+  const a = parseEtcdAnswer(splitSections(output));
+  let verdict: LeaderVerdict;
+  if (a.role === 'member') verdict = leaderVerdict(a.status);
+  else if (!a.status) {
+    verdict = {
+      state: 'unknown',
+      reason: 'the local etcd proxy did not answer (is any voting member reachable?)',
+    };
+  } else if (a.status.leaderId === '0')
+    verdict = { state: 'unknown', reason: 'no leader is elected' };
+  else verdict = { state: 'follower', memberId: '', leaderId: a.status.leaderId };
+  return { verdict, leader: leaderAddress(verdict, a.members), proxy: a.role === 'proxy' };
 }
 
-async function post(path: string): Promise<string> {
-  try {
-    const res = await fetch(`${ETCD_CLIENT}${path}`, {
-      method: 'POST',
-      body: '{}',
-      headers: { 'Content-Type': 'application/json' },
-      signal: AbortSignal.timeout(3000),
-    });
-    return res.ok ? await res.text() : '';
-  } catch {
-    return '';
-  }
-}
-
-/** On a server: ask the local member (127.0.0.1:2379). */
+/** On a server: ask its own etcd (member or proxy) with the same script. */
 export async function askLocal(): Promise<LeaderAnswer> {
-  const [status, members] = await Promise.all([
-    post('/v3/maintenance/status'),
-    post('/v3/cluster/member/list'),
-  ]);
-  return answerFromOutput(`@@status\n${status}\n@@members\n${members}\n`);
+  const res = await $({ input: ETCD_QUERY_SCRIPT, nothrow: true, quiet: true })`bash -s`;
+  return answerFromOutput(res.stdout);
 }
 
-/** From the operator's machine: ask the member on `target` over SSH. */
+/** From the operator's machine: ask the server `target` over SSH. */
 export async function askRemote(t: Transport, target: Target): Promise<LeaderAnswer> {
   const res = await t.run(target, ETCD_QUERY_SCRIPT, { what: 'ask etcd', timeoutMs: 30_000 });
   return answerFromOutput(res.stdout);

@@ -78,17 +78,20 @@ export async function provision(
   }
   // Keep servers.txt order (gatherFacts already does).
   const cluster: ClusterServer[] = gathered.servers;
+  const serving = cluster.some((s) => s.facts.provisioned);
+  const fraction = options.percent ?? (serving ? 0.5 : 1);
+  const groups = splitGroups(cluster, fraction);
+  const first = groups[0] ?? [];
   const ctx: ClusterContext = {
     config: inputs.config,
     servers: cluster,
     transport,
     dryRun: options.dryRun,
+    // Hosts worked on at the same time first: all of the first group when --parallel allows.
+    startTogether: new Set(first.length <= options.parallel ? first.map((s) => s.hostname) : []),
   };
   for (const c of options.components) if (c.prepare) await c.prepare(ctx);
 
-  const serving = cluster.some((s) => s.facts.provisioned);
-  const fraction = options.percent ?? (serving ? 0.5 : 1);
-  const groups = splitGroups(cluster, fraction);
   const summaries: HostSummary[] = [];
   let failed = false;
   for (const [gi, group] of groups.entries()) {

@@ -3,14 +3,14 @@
  * sections, and a pure parser turning them into one row of the status table.
  */
 import { PORTS } from '../components/ports.ts';
-import { ETCD_QUERY_SCRIPT, splitSections } from '../etcd/remote.ts';
-import { leaderVerdict, parseMembers, parseStatus } from '../etcd/status.ts';
+import { ETCD_QUERY_SCRIPT, parseEtcdAnswer, splitSections } from '../etcd/remote.ts';
+import { leaderVerdict } from '../etcd/status.ts';
 
 export const STATUS_SCRIPT = [
   `echo '@@hostname'; hostname`,
   ETCD_QUERY_SCRIPT,
   `echo '@@services'`,
-  `for u in etcd apache2 nginx uwsgi-emperor mariadb; do echo "$u $(systemctl is-active "$u" 2>/dev/null || true)"; done`,
+  `for u in etcd shoestring-etcd-proxy apache2 nginx uwsgi-emperor mariadb; do echo "$u $(systemctl is-active "$u" 2>/dev/null || true)"; done`,
   `echo '@@healthz'`,
   `curl -s -o /dev/null -m 3 -w '%{http_code}' http://127.0.0.1/healthz 2>/dev/null || true; echo`,
   `echo '@@fastrouter'`,
@@ -79,16 +79,27 @@ export function parseStatusOutput(server: string, output: string): StatusRow {
   );
   const active = (u: string) => services.get(u) === 'active';
 
-  const status = parseStatus(sec.get('status') ?? '');
-  const members = parseMembers(sec.get('members') ?? '');
-  const v = leaderVerdict(status);
-  const etcd: Cell =
-    v.state === 'unknown'
-      ? { text: active('etcd') ? `up, ${v.reason}` : 'down', health: 'bad' }
-      : {
-          text: `${v.state}${members ? ` (${members.length} members)` : ''}`,
-          health: 'ok',
-        };
+  const answer = parseEtcdAnswer(sec);
+  const members = answer.members;
+  const count = members ? ` (${members.length} members)` : '';
+  const v = leaderVerdict(answer.status);
+  let etcd: Cell;
+  if (answer.role === 'proxy') {
+    // Not a voting member: healthy when its proxy reaches a cluster that has a leader.
+    const up = active('shoestring-etcd-proxy');
+    etcd =
+      up && v.state !== 'unknown'
+        ? { text: `proxy${count}`, health: 'ok' }
+        : {
+            text: up ? `proxy, ${v.state === 'unknown' ? v.reason : ''}` : 'proxy down',
+            health: 'bad',
+          };
+  } else {
+    etcd =
+      v.state === 'unknown'
+        ? { text: active('etcd') ? `up, ${v.reason}` : 'down', health: 'bad' }
+        : { text: `${v.state}${count}`, health: 'ok' };
+  }
 
   const front = active('apache2') ? 'apache' : active('nginx') ? 'nginx' : undefined;
   const code = (sec.get('healthz') ?? '').trim();
@@ -152,6 +163,6 @@ export function parseStatusOutput(server: string, output: string): StatusRow {
     fastrouter,
     vassals,
     db,
-    leader: v.state === 'leader',
+    leader: answer.role === 'member' && v.state === 'leader',
   };
 }

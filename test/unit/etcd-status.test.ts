@@ -1,5 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { answerFromOutput } from '../../src/leader/ask.ts';
 import {
   bigIntFields,
   hexId,
@@ -64,6 +65,38 @@ test('member list and the leader address', () => {
 test('hexId converts exactly', () => {
   assert.is(hexId(ME), BigInt(ME).toString(16));
   assert.is(hexId('255'), 'ff');
+});
+
+const etcdctlStatus = (member: string, leader: string) =>
+  `[{"Endpoint":"127.0.0.1:2379","Status":{"header":{"cluster_id":14841639068965178418,"member_id":${member},"revision":5,"raft_term":2},"version":"3.4.23","leader":${leader},"raftTerm":2}}]`;
+const etcdctlMembers = `{"header":{"cluster_id":14841639068965178418},"members":[{"ID":${ME},"name":"s1","peerURLs":["https://172.30.0.11:2380"],"clientURLs":["https://172.30.0.11:2379"]},{"ID":${OTHER},"name":"s2","peerURLs":["https://172.30.0.12:2380"],"clientURLs":["https://172.30.0.12:2379"]}]}`;
+
+test('a member answers for itself: leader or follower, and the leader address', () => {
+  const out = (leader: string) =>
+    `@@role\nmember\n@@status\n${gateway(leader)}\n@@members\n${etcdctlMembers}\n`;
+  const a = answerFromOutput(out(ME));
+  assert.is(a.verdict.state, 'leader');
+  assert.is(a.proxy, false);
+  assert.is(a.leader, '172.30.0.11');
+  assert.is(answerFromOutput(out(OTHER)).leader, '172.30.0.12');
+});
+
+test('a proxy is never the leader, even when its proxy reached the leader', () => {
+  // Through the proxy, the status is the leader's own (member_id = leader).
+  const out = `@@role\nproxy\n@@status\n${etcdctlStatus(OTHER, OTHER)}\n@@members\n${etcdctlMembers}\n`;
+  const a = answerFromOutput(out);
+  assert.is(a.proxy, true);
+  assert.is(a.verdict.state, 'follower');
+  assert.is(verdictExitCode(a.verdict), 1);
+  assert.is(a.leader, '172.30.0.12');
+});
+
+test('a proxy that reaches no voter, or a cluster without leader: cannot tell', () => {
+  const none = answerFromOutput('@@role\nproxy\n@@status\n\n@@members\n\n');
+  assert.is(verdictExitCode(none.verdict), 2);
+  assert.match(none.verdict.state === 'unknown' ? none.verdict.reason : '', /proxy/);
+  const noLeader = answerFromOutput(`@@role\nproxy\n@@status\n${etcdctlStatus(ME, '0')}\n`);
+  assert.is(verdictExitCode(noLeader.verdict), 2);
 });
 
 test.run();

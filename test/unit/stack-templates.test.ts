@@ -101,21 +101,48 @@ test('nginx site: key from $host after uwsgi_params, 503 for a dead health check
   assert.match(text, /error_page 500 502 503 504 =503 @unhealthy;/);
 });
 
-test('etcd env: environment only, TLS peers, client API on localhost', () => {
+test('etcd env: environment only, TLS peers, client API on localhost and TLS for proxies', () => {
   const text = render('etcd/etcd.env.hbs', {
     name: 's1',
     dataDir: '/var/lib/etcd/shoestring',
     peerUrl: 'https://10.0.0.1:2380',
+    clientUrl: 'https://10.0.0.1:2379',
     peerCert: '/p/peer.crt',
     peerKey: '/p/peer.key',
     caCert: '/p/ca.crt',
     initialEnvFile: '/etc/shoestring/etcd-initial.env',
   });
-  assert.match(text, /^ETCD_LISTEN_CLIENT_URLS=http:\/\/127\.0\.0\.1:2379$/m);
+  // Plain HTTP only on loopback; the private address only with TLS and client certificates.
+  assert.match(
+    text,
+    /^ETCD_LISTEN_CLIENT_URLS=http:\/\/127\.0\.0\.1:2379,https:\/\/10\.0\.0\.1:2379$/m,
+  );
+  assert.match(text, /^ETCD_CLIENT_CERT_AUTH=true$/m);
+  assert.match(text, /^ETCD_TRUSTED_CA_FILE=\/p\/ca\.crt$/m);
+  assert.not.match(text, /http:\/\/10\./);
   assert.match(text, /^ETCD_LISTEN_PEER_URLS=https:\/\/10\.0\.0\.1:2380$/m);
   assert.match(text, /^ETCD_PEER_CLIENT_CERT_AUTH=true$/m);
   // Membership is not in this file (it would change on every added server).
   assert.not.match(text, /^ETCD_INITIAL_CLUSTER=/m);
+});
+
+test('etcd proxy unit: listens on loopback only, forwards over TLS with the proxy certificate', () => {
+  const unit = render('etcd/proxy.service.hbs', {
+    envFile: '/etc/shoestring/etcd-proxy.env',
+    caCert: '/p/ca.crt',
+    cert: '/p/proxy.crt',
+    key: '/p/proxy.key',
+    dataDir: '/var/lib/etcd/shoestring-proxy',
+  });
+  const exec = /^ExecStart=(.*)$/m.exec(unit)?.[1] ?? '';
+  assert.match(exec, /^\/usr\/bin\/etcd grpc-proxy start /);
+  assert.match(exec, / --listen-addr=127\.0\.0\.1:2379 /);
+  assert.match(exec, / --endpoints=\$\{ETCD_PROXY_ENDPOINTS\} /);
+  assert.match(exec, / --cacert=\/p\/ca\.crt --cert=\/p\/proxy\.crt --key=\/p\/proxy\.key /);
+  assert.match(unit, /^EnvironmentFile=\/etc\/shoestring\/etcd-proxy\.env$/m);
+  assert.match(unit, /^Conflicts=etcd\.service$/m);
+  const env = render('etcd/proxy.env.hbs', { endpoints: 'https://10.0.0.1:2379' });
+  assert.match(env, /^ETCD_PROXY_ENDPOINTS=https:\/\/10\.0\.0\.1:2379$/m);
 });
 
 test('a missing variable in a stack template fails', () => {

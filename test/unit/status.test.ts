@@ -107,4 +107,24 @@ test('garbage output gives an unhealthy row, not an exception', () => {
   assert.is(r.fastrouter.text, 'down');
 });
 
+test('a proxy server: its own etcd cell, never the leader', () => {
+  const proxied = output({ leader: ME, front: 'apache' })
+    .replace('@@status\n', '@@role\nproxy\n@@status\n')
+    .replace(
+      /@@status\n.*\n/,
+      `@@status\n[{"Endpoint":"127.0.0.1:2379","Status":{"header":{"member_id":${ME}},"leader":${ME}}}]\n`,
+    )
+    .replace('etcd active', 'etcd inactive\nshoestring-etcd-proxy active');
+  const r = parseStatusOutput('10.0.0.6', proxied);
+  assert.is(r.etcd.text, 'proxy (2 members)');
+  assert.is(r.etcd.health, 'ok');
+  assert.not.ok(r.leader);
+  const down = parseStatusOutput(
+    '10.0.0.6',
+    proxied.replace('shoestring-etcd-proxy active', 'shoestring-etcd-proxy failed'),
+  );
+  assert.is(down.etcd.health, 'bad');
+  assert.is(down.etcd.text, 'proxy down');
+});
+
 test.run();
