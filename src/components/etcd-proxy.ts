@@ -5,7 +5,7 @@
  * check, the CA copy, apps) works the same through it. A member that was a proxy before has
  * its proxy retired before etcd starts (`retireProxy`).
  */
-import type { EtcdCluster } from '../etcd/cluster.ts';
+import { DATA_DIR, type EtcdCluster } from '../etcd/cluster.ts';
 import { clientUrl } from '../etcd/membership.ts';
 import { CA_CERT, ISSUE_PROXY_CERT, PROXY_CERT, PROXY_CERT_VALID, PROXY_KEY } from '../etcd/pki.ts';
 import { PROXY_ENV } from '../etcd/remote.ts';
@@ -42,11 +42,13 @@ export function proxyConfigPhase(
         restart,
       ),
       // Debian enables etcd on install: on a proxy it would start a one-member cluster of its
-      // own on 127.0.0.1:2379 at the next boot. Masked, so nothing starts it by accident.
+      // own on 127.0.0.1:2379 at the next boot. Masked, so nothing starts it by accident. Data
+      // of an earlier membership (this server was removed from the cluster) goes too: a member
+      // list without this server is what made it a proxy.
       shell.command(
         'Keep etcd from running here',
-        `[ "$(systemctl is-enabled etcd 2>/dev/null)" = masked ] && ! systemctl is-active -q etcd`,
-        'systemctl stop etcd 2>/dev/null || true\nsystemctl mask -q etcd',
+        `[ "$(systemctl is-enabled etcd 2>/dev/null)" = masked ] && ! systemctl is-active -q etcd && [ ! -e ${DATA_DIR} ]`,
+        `systemctl stop etcd 2>/dev/null || true\nsystemctl mask -q etcd\nrm -rf ${DATA_DIR}`,
       ),
       files.file(PROXY_ENV, render('etcd/proxy.env.hbs', { endpoints: proxyEndpoints(cluster) }), {
         notify: restart,

@@ -36,12 +36,12 @@ export const DROP_IN = '/etc/systemd/system/etcd.service.d/shoestring.conf';
 const HEALTHY = `curl -fsS -m 3 http://127.0.0.1:2379/health 2>/dev/null | grep -q '"health":"true"'`;
 
 /**
- * A check that holds when etcd runs and `check` passes, asked a few times: right after a
- * bootstrap a healthy member can miss one answer, which must not count as a change. Fails at
- * once when etcd is not running (a first install), so probes stay fast.
+ * A check that holds when etcd (or this server's etcd proxy) runs and `check` passes, asked a
+ * few times: right after a bootstrap a healthy member can miss one answer, which must not count
+ * as a change. Fails at once when neither runs (a first install), so probes stay fast.
  */
 export function settled(check: string): string {
-  return `systemctl is-active -q etcd && for i in 1 2 3 4 5; do if ${check}; then exit 0; fi; sleep 0.3; done; exit 1`;
+  return `{ systemctl is-active -q etcd || systemctl is-active -q ${PROXY_SERVICE}; } && for i in 1 2 3 4 5; do if ${check}; then exit 0; fi; sleep 0.3; done; exit 1`;
 }
 
 /** Prepared state per run (keyed by the run's server list, shared by every host context). */

@@ -69,7 +69,7 @@ export async function imageSpec(): Promise<ImageSpec> {
   const entries = oneLineEntries(debianSources(RELEASE));
   const aptOptions = await hostAptOptions();
   const key = createHash('sha256')
-    .update(JSON.stringify({ v: 2, RELEASE, IMAGE_PACKAGES, entries, aptOptions, CUSTOMIZE }))
+    .update(JSON.stringify({ v: 3, RELEASE, IMAGE_PACKAGES, entries, aptOptions, CUSTOMIZE }))
     .digest('hex')
     .slice(0, 16);
   return { entries, aptOptions, key, dir: join(paths.images, key) };
@@ -95,6 +95,10 @@ export async function ensureImage(log: (line: string) => void): Promise<ImageSpe
     '--mode=root',
     '--variant=minbase',
     `--include=${IMAGE_PACKAGES.join(',')}`,
+    // Keep the package lists, as most servers have them: a first provision then needs no
+    // `apt-get update` (several servers refreshing the same index at once through the lab's
+    // apt-cacher-ng can stall it).
+    '--skip=cleanup/apt/lists',
     ...spec.aptOptions.map((o) => `--aptopt=${o}`),
     ...CUSTOMIZE.map((c) => `--customize-hook=${c}`),
     RELEASE,

@@ -60,8 +60,11 @@ export function decide(step: Step, fact: Fact): Change | null {
       // A stalled mirror or proxy fails within seconds and is retried, instead of hanging.
       const net = '-o Acquire::http::Timeout=20 -o Acquire::Retries=3';
       const install = `apt-get install ${net} -y -q --no-install-recommends -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold ${missing.map(q).join(' ')}`;
-      // Update the package lists only when the install cannot find something.
-      const body = `${install} >/tmp/shoestring-apt.log 2>&1 || { apt-get update ${net} -q >/dev/null && ${install} >/tmp/shoestring-apt.log 2>&1; } || { tail -n 20 /tmp/shoestring-apt.log >&2; exit 1; }`;
+      // Update the package lists only when the install cannot find something. An update that
+      // hangs (seen behind a caching proxy racing on the same index file) is cut off and tried
+      // again: apt's own timeout does not cover every stall.
+      const update = `updated=0; for try in 1 2 3; do if timeout 90 apt-get update ${net} -q >>/tmp/shoestring-apt.log 2>&1; then updated=1; break; fi; sleep 2; done; [ "$updated" = 1 ]`;
+      const body = `${install} >/tmp/shoestring-apt.log 2>&1 || { ${update} && ${install} >>/tmp/shoestring-apt.log 2>&1; } || { tail -n 20 /tmp/shoestring-apt.log >&2; exit 1; }`;
       const script = step.noStart
         ? [
             // Keep services from starting on install; restore any policy the host had.
