@@ -1,9 +1,10 @@
 #!/usr/bin/env -S node --import tsx
 /**
  * Benchmark: cold provision of 1 and of 3 fresh lab servers (apt proxy cache warm), and the
- * no-op re-run of 3. Each time is measured around the whole `./provision.ts` process, start-up
- * included. Goals: 3 servers ≤ 1.3 × the time of 1; the no-op re-run of 3 ≤ 3 s.
- * Run: node --import tsx bench/provision.ts [--runs N] [--noop-runs N] [--keep]
+ * no-op re-run of 3; with --six also 6 servers (5 etcd voters and a proxy) cold and no-op. Each
+ * time is measured around the whole `./provision.ts` process, start-up included. Goals: 3 servers
+ * ≤ 1.3 × the time of 1; the no-op re-run of 3 ≤ 3 s.
+ * Run: node --import tsx bench/provision.ts [--runs N] [--noop-runs N] [--six] [--keep]
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -17,6 +18,7 @@ const { values } = parseArgs({
     runs: { type: 'string', default: '1' },
     'noop-runs': { type: 'string', default: '5' },
     keep: { type: 'boolean', default: false },
+    six: { type: 'boolean', default: false },
   },
 });
 const runs = Math.max(1, Number(values.runs));
@@ -36,9 +38,9 @@ function node(script: string, args: string[]): { seconds: number; stdout: string
   return { seconds, stdout: r.stdout };
 }
 
-function freshLab(): void {
+function freshLab(n = 3): void {
   node('scripts/lab.ts', ['down']);
-  node('scripts/lab.ts', ['up', '3']);
+  node('scripts/lab.ts', ['up', String(n)]);
 }
 
 function serversFile(n: number): string {
@@ -82,6 +84,16 @@ for (let i = 0; i < noopRuns; i++) {
   if (r.changed !== 0) console.log(`warning: no-op run ${i + 1} changed ${r.changed}`);
   noop.push(r.seconds);
 }
+const six: number[] = [];
+const sixNoop: number[] = [];
+if (values.six) {
+  for (let i = 0; i < runs; i++) {
+    freshLab(6);
+    six.push(provision(6).seconds);
+    console.log(`run ${i + 1}: cold provision of 6 servers: ${six.at(-1)?.toFixed(1)} s`);
+  }
+  for (let i = 0; i < noopRuns; i++) sixNoop.push(provision(6).seconds);
+}
 if (!values.keep) node('scripts/lab.ts', ['down']);
 const ratio = median(three) / median(one);
 console.log(`cold 1 server:  median ${median(one).toFixed(1)} s (runs ${fmt(one)})`);
@@ -91,3 +103,9 @@ console.log(
 console.log(
   `no-op 3:        median ${median(noop).toFixed(2)} s (runs ${noop.map((x) => x.toFixed(2)).join(', ')}) (goal ≤ 3 s)`,
 );
+if (values.six) {
+  console.log(`cold 6 servers: median ${median(six).toFixed(1)} s (runs ${fmt(six)})`);
+  console.log(
+    `no-op 6:        median ${median(sixNoop).toFixed(2)} s (runs ${sixNoop.map((x) => x.toFixed(2)).join(', ')})`,
+  );
+}

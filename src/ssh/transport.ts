@@ -171,11 +171,16 @@ function spawnSsh(args: string[], stdin: string, timeoutMs: number): Promise<Run
     });
     // A master started by ControlMaster=auto forks into the background holding our stderr pipe
     // open: wait for the exit, then for stdout's end, and only briefly for stderr's.
+    // (The timer is cleared at the end: a pending one would keep the process alive after its
+    // work is done, which made short commands exit up to 5 s late.)
     const ended = (stream: NodeJS.ReadableStream, ms: number) =>
       new Promise<void>((r) => {
         if ((stream as unknown as { readableEnded: boolean }).readableEnded) return r();
-        stream.once('end', () => r());
-        setTimeout(r, ms);
+        const t = setTimeout(r, ms);
+        stream.once('end', () => {
+          clearTimeout(t);
+          r();
+        });
       });
     child.on('exit', (code, signal) => {
       clearTimeout(timer);
