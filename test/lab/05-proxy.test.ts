@@ -189,6 +189,18 @@ test('the server that left comes back as a proxy; then 0 changes', async () => {
   assert.equal(changeList(again), []);
 });
 
+test('destroying a proxy server removes its proxy and leaves the 5 members alone', async () => {
+  const [s1 = '', , , , s5 = ''] = addrs();
+  const res = runCommand('scripts/destroy.ts', [...six(), s5, '--yes'], 120_000);
+  assert.is(res.status, 0, res.stdout + res.stderr);
+  const left = await on(
+    s5,
+    'systemctl is-active shoestring-etcd-proxy etcd; ls /etc/shoestring/etcd-proxy.env /etc/systemd/system/shoestring-etcd-proxy.service 2>&1 | grep -c "No such"',
+  );
+  assert.is(left.out, 'inactive\ninactive\n2');
+  assert.is((await etcdView(s1)).memberCount, 5);
+});
+
 // The other suites expect at most 4 servers: leave no lab behind.
 test.after(() => {
   runCommand('scripts/lab.ts', ['down']);
