@@ -24,7 +24,7 @@ import {
 import { ETCD_QUERY_SCRIPT, PROXY_ENV, parseEtcdAnswer, splitSections } from '../etcd/remote.ts';
 import { urlHost } from '../etcd/status.ts';
 import type { Notify, Phase } from '../plan/steps.ts';
-import { apt, files, shell } from '../plan/steps.ts';
+import { apt, files, restartMarker, shell } from '../plan/steps.ts';
 import { q } from '../ssh/quote.ts';
 import { render } from '../templates.ts';
 import type { ClusterServer, Component, HostContext } from './types.ts';
@@ -46,7 +46,8 @@ export function settled(check: string): string {
 
 /** Prepared state per run (keyed by the run's server list, shared by every host context). */
 const prepared = new WeakMap<readonly ClusterServer[], EtcdCluster>();
-const joins = new Mutex();
+/** One membership change or member restart at a time, cluster-wide (each can cost a vote). */
+const changes = new Mutex();
 
 function clusterOf(ctx: HostContext): EtcdCluster {
   const c = prepared.get(ctx.servers);
@@ -98,8 +99,11 @@ export function configPhase(ctx: HostContext, cluster: EtcdCluster): Phase {
     }),
   ];
   if (role?.kind === 'proxy') return proxyConfigPhase(cluster, { ca: caSteps, tail });
-  // A running member restarts on a config change; a new one is started by the start phase.
-  const restart: Notify[] = role?.kind === 'member' ? [{ service: 'etcd', action: 'restart' }] : [];
+  // A running member restarts on a config change, in the start phase, one member at a time (a
+  // rolling group can hold several: restarting them at once could take the quorum away); a new
+  // one is started by the start phase anyway.
+  const restart: Notify[] =
+    role?.kind === 'member' ? [{ service: 'etcd', action: 'restart-later' }] : [];
   return {
     title: 'Configure etcd',
     steps: [
@@ -228,20 +232,44 @@ export function startPhases(ctx: HostContext, cluster: EtcdCluster): (() => Prom
     ];
   }
   if (role.kind === 'member') {
+    const marker = restartMarker('etcd');
+    let release: (() => void) | undefined;
     return [
-      async () => [
-        {
-          title: 'Start etcd',
-          steps: [
-            shell.command(
-              'Start etcd',
-              'systemctl is-active -q etcd',
-              'systemctl start --no-block etcd',
-            ),
-            ...afterStart(),
-          ],
-        },
-      ],
+      async () => {
+        // A configuration change left a restart to do: take the cluster-wide turn first.
+        if (!ctx.dryRun) {
+          const res = await ctx.transport.run(
+            ctx.self.target,
+            `if [ -e ${marker} ]; then echo yes; fi`,
+            {
+              what: 'etcd restart pending',
+            },
+          );
+          if (res.stdout.trim() === 'yes') release = await changes.acquire(6 * 60_000);
+        }
+        return [
+          {
+            title: 'Start etcd',
+            steps: [
+              shell.command(
+                'Start etcd',
+                'systemctl is-active -q etcd',
+                'systemctl start --no-block etcd',
+              ),
+              shell.command(
+                'Restart etcd for its new configuration (one member at a time)',
+                `[ ! -e ${marker} ]`,
+                `systemctl restart etcd\n${waitHealthy(180)}\nrm -f ${marker}`,
+              ),
+              ...afterStart(),
+            ],
+          },
+        ];
+      },
+      async () => {
+        release?.();
+        return [];
+      },
     ];
   }
   // Joining: one host at a time, from `member add` until the new member runs.
@@ -260,7 +288,7 @@ export function startPhases(ctx: HostContext, cluster: EtcdCluster): (() => Prom
       });
       const already = probe.stdout.trim() === 'yes';
       if (!ctx.dryRun && !already) {
-        release = await joins.acquire(6 * 60_000);
+        release = await changes.acquire(6 * 60_000);
         if (!cluster.healthy) await bootstrapped(ctx, on);
         initialCluster = await memberAdd(ctx, on);
       }

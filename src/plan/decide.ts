@@ -7,7 +7,7 @@ import { dirname } from 'node:path';
 import { q } from '../ssh/quote.ts';
 import type { Fact } from './facts.ts';
 import { normMode } from './facts.ts';
-import type { Notify, Step } from './steps.ts';
+import { restartMarker, type Notify, type Step } from './steps.ts';
 
 export interface Change {
   readonly step: Step;
@@ -222,9 +222,11 @@ export function applyScript(changes: readonly Change[]): string {
   );
   for (const n of notifications(changes)) {
     const check = n.check ? `${n.check}\n` : '';
-    parts.push(
-      `echo ${q(`@@shoestring-apply ${n.action} ${n.service}`)} >&2\n${check}systemctl ${n.action === 'reload' ? 'reload-or-restart' : 'restart'} ${q(n.service)}`,
-    );
+    const act =
+      n.action === 'restart-later'
+        ? `install -d -m 0755 /run/shoestring && touch ${q(restartMarker(n.service))}`
+        : `systemctl ${n.action === 'reload' ? 'reload-or-restart' : 'restart'} ${q(n.service)}`;
+    parts.push(`echo ${q(`@@shoestring-apply ${n.action} ${n.service}`)} >&2\n${check}${act}`);
   }
   return parts.join('\n');
 }

@@ -5,7 +5,11 @@
 
 export interface Notify {
   readonly service: string;
-  readonly action: 'restart' | 'reload';
+  /**
+   * `restart-later` only records that the service needs a restart (`restartMarker`): a later
+   * step does it, e.g. one cluster member at a time so that the cluster keeps its quorum.
+   */
+  readonly action: 'restart' | 'reload' | 'restart-later';
   /** Run before the restart/reload (e.g. `apache2ctl -t`); a failure stops it. */
   readonly check?: string;
 }
@@ -67,6 +71,11 @@ export interface Phase {
 }
 
 const ROOT = { owner: 'root', group: 'root' } as const;
+
+/** The file that says a service awaits a `restart-later` restart (gone at the next boot). */
+export function restartMarker(service: string): string {
+  return `/run/shoestring/restart-${service}`;
+}
 
 /** Builders: resource nouns with desired-state options. */
 export const apt = {

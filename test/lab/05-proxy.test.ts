@@ -153,6 +153,33 @@ test('a voter dies: the proxy keeps answering through the others', async () => {
   assert.ok(back < 60, 's1 is a healthy member again');
 });
 
+test('a configuration change restarts the members one at a time, even all in one group', async () => {
+  const voters = addrs().slice(0, 5);
+  // Drift on every member: provision rewrites the file, which calls for a restart.
+  for (const a of voters) await on(a, 'echo "# drift" >> /etc/default/etcd');
+  const res = provision([...six(), '--percent', '100']);
+  assert.is(res.status, 0, res.stdout.slice(-3000) + res.stderr);
+  // The servers share this machine's monotonic clock: each restart (start → ready) must not
+  // overlap another's.
+  const spans = [];
+  for (const a of voters) {
+    const r = await on(
+      a,
+      'systemctl show etcd -p ExecMainStartTimestampMonotonic -p ActiveEnterTimestampMonotonic --value; grep -c drift /etc/default/etcd || true',
+    );
+    const [start = '0', ready = '0', drift = ''] = r.out.split('\n');
+    assert.is(drift, '0', `${a}: the file was rewritten`);
+    spans.push({ a, start: Number(start), ready: Number(ready) });
+  }
+  spans.sort((x, y) => x.start - y.start);
+  for (let i = 1; i < spans.length; i++) {
+    const prev = spans[i - 1];
+    const cur = spans[i];
+    assert.ok(prev && cur && cur.start >= prev.ready, `restarts overlap: ${JSON.stringify(spans)}`);
+  }
+  assert.is((await etcdView(voters[0] ?? '')).memberCount, 5);
+});
+
 test('a second provision of the 6 reports 0 changes', () => {
   const res = provision(six());
   assert.is(res.status, 0, res.stdout.slice(-3000) + res.stderr);

@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { decide, notifications, type Change } from '../../src/plan/decide.ts';
+import { applyScript, decide, notifications, type Change } from '../../src/plan/decide.ts';
 import { files, systemd } from '../../src/plan/steps.ts';
 
 const conf = files.file('/etc/x.conf', 'a\n', {
@@ -45,6 +45,16 @@ test('a start before the config change does not cancel the restart', () => {
     notifications([start as Change, confChange]).map((n) => n.service),
     ['x'],
   );
+});
+
+test('restart-later only marks the service; the restart is left to a later step', () => {
+  const later = files.file('/etc/default/etcd', 'a\n', {
+    notify: [{ service: 'etcd', action: 'restart-later' }],
+  });
+  const script = applyScript([decide(later, { kind: 'file', exists: false }) as Change]);
+  assert.match(script, /touch \/run\/shoestring\/restart-etcd/);
+  assert.not.match(script, /systemctl restart/);
+  assert.match(applyScript([confChange]), /systemctl restart x/);
 });
 
 test.run();
