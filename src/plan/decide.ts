@@ -183,7 +183,8 @@ export function decide(step: Step, fact: Fact): Change | null {
         step,
         summary: `run: ${step.title}`,
         // When the re-check passes, say so: the runner then counts the step as unchanged.
-        script: `if ! ( ${step.unless} ) >/dev/null 2>&1; then\n${step.run}\nelse\necho ${q(`${SKIPPED_MARK}${step.title}`)} >&2\nfi`,
+        // (shoestring_skipped tells applyScript not to notify for this change.)
+        script: `if ! ( ${step.unless} ) >/dev/null 2>&1; then\n${step.run}\nelse\necho ${q(`${SKIPPED_MARK}${step.title}`)} >&2\nshoestring_skipped=1\nfi`,
         notify: step.notify ?? [],
       };
     }
@@ -215,18 +216,30 @@ export function notifications(changes: readonly Change[]): Notify[] {
   return [...byService.values()];
 }
 
-/** The script that applies a list of changes, then notifies services. Each change is titled. */
+/** A shell variable name set when a change that notifies `service` really ran. */
+const notifyVar = (service: string) => `shoestring_notify_${service.replace(/[^A-Za-z0-9]/g, '_')}`;
+
+/**
+ * The script that applies a list of changes, then notifies services. Each change is titled. A
+ * service is notified only when a change that asks for it really ran: a guarded command whose
+ * re-check passed at apply time (an earlier change did its work) notifies nobody.
+ */
 export function applyScript(changes: readonly Change[]): string {
-  const parts = changes.map(
-    (c) => `echo ${q(`@@shoestring-apply ${c.step.title}`)} >&2\n${c.script}`,
-  );
+  const parts = changes.map((c) => {
+    const head = `echo ${q(`@@shoestring-apply ${c.step.title}`)} >&2\n${c.script}`;
+    if (c.notify.length === 0) return head;
+    const flags = c.notify.map((n) => `${notifyVar(n.service)}=1`).join('; ');
+    return `shoestring_skipped=0\n${head}\nif [ "$shoestring_skipped" = 0 ]; then ${flags}; fi`;
+  });
   for (const n of notifications(changes)) {
     const check = n.check ? `${n.check}\n` : '';
     const act =
       n.action === 'restart-later'
         ? `install -d -m 0755 /run/shoestring && touch ${q(restartMarker(n.service))}`
         : `systemctl ${n.action === 'reload' ? 'reload-or-restart' : 'restart'} ${q(n.service)}`;
-    parts.push(`echo ${q(`@@shoestring-apply ${n.action} ${n.service}`)} >&2\n${check}${act}`);
+    parts.push(
+      `if [ -n "\${${notifyVar(n.service)}:-}" ]; then\necho ${q(`@@shoestring-apply ${n.action} ${n.service}`)} >&2\n${check}${act}\nfi`,
+    );
   }
   return parts.join('\n');
 }

@@ -1,7 +1,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { applyScript, decide, notifications, type Change } from '../../src/plan/decide.ts';
-import { files, systemd } from '../../src/plan/steps.ts';
+import { spawnSync } from 'node:child_process';
+import { files, shell, systemd } from '../../src/plan/steps.ts';
 
 const conf = files.file('/etc/x.conf', 'a\n', {
   notify: [{ service: 'x', action: 'restart' }],
@@ -55,6 +56,23 @@ test('restart-later only marks the service; the restart is left to a later step'
   assert.match(script, /touch \/run\/shoestring\/restart-etcd/);
   assert.not.match(script, /systemctl restart/);
   assert.match(applyScript([confChange]), /systemctl restart x/);
+});
+
+/** Runs an apply script in bash with systemctl replaced by an echo. */
+function applyIn(changes: Change[]): string {
+  const script = `set -euo pipefail\nsystemctl() { echo "systemctl $*"; }\n${applyScript(changes)}`;
+  return spawnSync('bash', ['-c', script], { encoding: 'utf8' }).stdout;
+}
+
+test('a guarded command whose re-check passes at apply time notifies nobody', () => {
+  const notify = [{ service: 'x', action: 'restart' as const }];
+  const done = shell.command('Issue', 'true', 'echo issued', notify);
+  const todo = shell.command('Issue', 'false', 'echo issued', notify);
+  const change = (step: typeof done) => decide(step, { kind: 'command', done: false }) as Change;
+  assert.not.match(applyIn([change(done)]), /issued|systemctl restart x/);
+  assert.match(applyIn([change(todo)]), /issued\nsystemctl restart x/);
+  // One real change among skipped ones is enough.
+  assert.match(applyIn([change(done), confChange]), /systemctl restart x/);
 });
 
 test.run();
