@@ -48,6 +48,17 @@ export function settled(check: string): string {
 const prepared = new WeakMap<readonly ClusterServer[], EtcdCluster>();
 /** One membership change or member restart at a time, cluster-wide (each can cost a vote). */
 const changes = new Mutex();
+/** The turn each host holds, released after its change, or when the host ends (failed or not). */
+const turns = new Map<ClusterServer, () => void>();
+
+async function takeTurn(ctx: HostContext): Promise<void> {
+  turns.set(ctx.self, await changes.acquire(6 * 60_000));
+}
+
+function endTurn(ctx: HostContext): void {
+  turns.get(ctx.self)?.();
+  turns.delete(ctx.self);
+}
 
 function clusterOf(ctx: HostContext): EtcdCluster {
   const c = prepared.get(ctx.servers);
@@ -233,7 +244,6 @@ export function startPhases(ctx: HostContext, cluster: EtcdCluster): (() => Prom
   }
   if (role.kind === 'member') {
     const marker = restartMarker('etcd');
-    let release: (() => void) | undefined;
     return [
       async () => {
         // A configuration change left a restart to do: take the cluster-wide turn first.
@@ -245,7 +255,7 @@ export function startPhases(ctx: HostContext, cluster: EtcdCluster): (() => Prom
               what: 'etcd restart pending',
             },
           );
-          if (res.stdout.trim() === 'yes') release = await changes.acquire(6 * 60_000);
+          if (res.stdout.trim() === 'yes') await takeTurn(ctx);
         }
         return [
           {
@@ -267,13 +277,12 @@ export function startPhases(ctx: HostContext, cluster: EtcdCluster): (() => Prom
         ];
       },
       async () => {
-        release?.();
+        endTurn(ctx);
         return [];
       },
     ];
   }
   // Joining: one host at a time, from `member add` until the new member runs.
-  let release: (() => void) | undefined;
   return [
     async () => {
       // The member to add this server on: a healthy one, or the one starting a new cluster.
@@ -288,7 +297,7 @@ export function startPhases(ctx: HostContext, cluster: EtcdCluster): (() => Prom
       });
       const already = probe.stdout.trim() === 'yes';
       if (!ctx.dryRun && !already) {
-        release = await changes.acquire(6 * 60_000);
+        await takeTurn(ctx);
         if (!cluster.healthy) await bootstrapped(ctx, on);
         initialCluster = await memberAdd(ctx, on);
       }
@@ -313,7 +322,7 @@ export function startPhases(ctx: HostContext, cluster: EtcdCluster): (() => Prom
       ];
     },
     async () => {
-      release?.();
+      endTurn(ctx);
       return [];
     },
   ];
@@ -356,6 +365,8 @@ export const etcd: Component = {
     const cluster = clusterOf(ctx);
     return [installPhase(), configPhase(ctx, cluster), ...startPhases(ctx, cluster)];
   },
+  // A host that failed mid-change never reached the phase that ends its turn.
+  hostDone: endTurn,
   gate: etcdGate,
   teardown: etcdTeardown,
 };

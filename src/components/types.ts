@@ -35,6 +35,8 @@ export interface Component {
   prepare?(ctx: ClusterContext): Promise<void>;
   /** The phases for one host. */
   phases(ctx: HostContext): PhaseSource[];
+  /** Called when the host's phases ended, failed or not: release what its phases hold. */
+  hostDone?(ctx: HostContext): void;
   /** Health gate after the host was provisioned: throws GateError when unhealthy. */
   gate?(ctx: HostContext): Promise<void>;
   /**

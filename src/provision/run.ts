@@ -138,13 +138,18 @@ async function provisionHost(
   const started = Date.now();
   const host = ctx.self.server.spec;
   const sources = options.components.flatMap((c) => c.phases(ctx));
-  const outcome = await runHost(
-    ctx.transport,
-    ctx.self.target,
-    sources,
-    { dryRun: options.dryRun },
-    reporter,
-  );
+  let outcome;
+  try {
+    outcome = await runHost(
+      ctx.transport,
+      ctx.self.target,
+      sources,
+      { dryRun: options.dryRun },
+      reporter,
+    );
+  } finally {
+    for (const c of options.components) c.hostDone?.(ctx);
+  }
   let error = outcome.error;
   if (!error && !options.dryRun) {
     for (const c of options.components) {
