@@ -88,6 +88,10 @@ export function installPhase(): Phase {
   };
 }
 
+function hasProxies(cluster: EtcdCluster): boolean {
+  return [...cluster.plan.roles.values()].some((r) => r.kind === 'proxy');
+}
+
 export function configPhase(ctx: HostContext, cluster: EtcdCluster): Phase {
   const { self } = ctx;
   const role = cluster.plan.roles.get(self.hostname);
@@ -133,7 +137,8 @@ export function configPhase(ctx: HostContext, cluster: EtcdCluster): Phase {
           name: self.hostname,
           dataDir: DATA_DIR,
           peerUrl: peerUrl(self.address),
-          clientUrl: clientUrl(self.address),
+          // Reachable beyond this server only while proxies need it (more than 5 servers).
+          clientUrl: hasProxies(cluster) ? clientUrl(self.address) : false,
           peerCert: PEER_CERT,
           peerKey: PEER_KEY,
           caCert: CA_CERT,

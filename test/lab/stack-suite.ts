@@ -113,6 +113,11 @@ export function stackSuite(title: string, env: () => string, web: 'apache' | 'ng
       );
       assert.is(views.filter((v) => v.isLeader).length, 1);
       assert.is(new Set(views.map((v) => v.leaderId)).size, 1, 'all agree on the leader');
+      // No etcd proxies with 3 servers: the client API answers on loopback only.
+      for (const a of ctx.addresses) {
+        const listen = (await on(a, `ss -ltnH 'sport = :2379' | awk '{print $4}'`)).out;
+        assert.is(listen, '127.0.0.1:2379', `${a}: ${listen}`);
+      }
       const leader = views.find((v) => v.isLeader)?.address;
       for (const v of views) {
         const ans = await leaderAnswers(v.address, ['--servers', serversFile(3), '--env', env()]);

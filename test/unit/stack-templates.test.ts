@@ -120,6 +120,19 @@ test('etcd env: environment only, TLS peers, client API on localhost and TLS for
   assert.match(text, /^ETCD_CLIENT_CERT_AUTH=true$/m);
   assert.match(text, /^ETCD_TRUSTED_CA_FILE=\/p\/ca\.crt$/m);
   assert.not.match(text, /http:\/\/10\./);
+  // Without proxies (5 servers or fewer) the client API stays on loopback.
+  const alone = render('etcd/etcd.env.hbs', {
+    name: 's1',
+    dataDir: '/var/lib/etcd/shoestring',
+    peerUrl: 'https://10.0.0.1:2380',
+    clientUrl: false,
+    peerCert: '/p/peer.crt',
+    peerKey: '/p/peer.key',
+    caCert: '/p/ca.crt',
+    initialEnvFile: '/etc/shoestring/etcd-initial.env',
+  });
+  assert.match(alone, /^ETCD_LISTEN_CLIENT_URLS=http:\/\/127\.0\.0\.1:2379$/m);
+  assert.not.match(alone, /10\.0\.0\.1:2379|^ETCD_CLIENT_CERT_AUTH/m);
   assert.match(text, /^ETCD_LISTEN_PEER_URLS=https:\/\/10\.0\.0\.1:2380$/m);
   assert.match(text, /^ETCD_PEER_CLIENT_CERT_AUTH=true$/m);
   // Membership is not in this file (it would change on every added server).
