@@ -101,17 +101,21 @@ test('nginx site: key from $host after uwsgi_params, 503 for a dead health check
   assert.match(text, /error_page 500 502 503 504 =503 @unhealthy;/);
 });
 
-test('etcd env: environment only, TLS peers, client API on localhost and TLS for proxies', () => {
-  const text = render('etcd/etcd.env.hbs', {
+/** The member's env file; `clientUrl` false: no proxies need the client API (5 servers or fewer). */
+const etcdEnv = (clientUrl: string | false) =>
+  render('etcd/etcd.env.hbs', {
     name: 's1',
     dataDir: '/var/lib/etcd/shoestring',
     peerUrl: 'https://10.0.0.1:2380',
-    clientUrl: 'https://10.0.0.1:2379',
+    clientUrl,
     peerCert: '/p/peer.crt',
     peerKey: '/p/peer.key',
     caCert: '/p/ca.crt',
     initialEnvFile: '/etc/shoestring/etcd-initial.env',
   });
+
+test('etcd env: environment only, TLS peers, client API on localhost and TLS for proxies', () => {
+  const text = etcdEnv('https://10.0.0.1:2379');
   // Plain HTTP only on loopback; the private address only with TLS and client certificates.
   assert.match(
     text,
@@ -120,17 +124,8 @@ test('etcd env: environment only, TLS peers, client API on localhost and TLS for
   assert.match(text, /^ETCD_CLIENT_CERT_AUTH=true$/m);
   assert.match(text, /^ETCD_TRUSTED_CA_FILE=\/p\/ca\.crt$/m);
   assert.not.match(text, /http:\/\/10\./);
-  // Without proxies (5 servers or fewer) the client API stays on loopback.
-  const alone = render('etcd/etcd.env.hbs', {
-    name: 's1',
-    dataDir: '/var/lib/etcd/shoestring',
-    peerUrl: 'https://10.0.0.1:2380',
-    clientUrl: false,
-    peerCert: '/p/peer.crt',
-    peerKey: '/p/peer.key',
-    caCert: '/p/ca.crt',
-    initialEnvFile: '/etc/shoestring/etcd-initial.env',
-  });
+  // Without proxies the client API stays on loopback.
+  const alone = etcdEnv(false);
   assert.match(alone, /^ETCD_LISTEN_CLIENT_URLS=http:\/\/127\.0\.0\.1:2379$/m);
   assert.not.match(alone, /10\.0\.0\.1:2379|^ETCD_CLIENT_CERT_AUTH/m);
   assert.match(text, /^ETCD_LISTEN_PEER_URLS=https:\/\/10\.0\.0\.1:2380$/m);
