@@ -18,6 +18,8 @@ import {
   PEER_CERT,
   PEER_KEY,
   PKI_DIR,
+  PROXY_CERT,
+  PROXY_KEY,
   issuePeerCert,
   peerCertValid,
 } from '../etcd/pki.ts';
@@ -109,9 +111,18 @@ export function configPhase(ctx: HostContext, cluster: EtcdCluster): Phase {
       `if [ ! -d ${DATA_DIR}/member ]; then systemctl stop etcd || true; fi\nrm -rf /var/lib/etcd/default`,
     ),
     // The on-server leader check (servers have Python, not Node); see am-i-the-leader.ts.
-    files.file(LEADER_HELPER, render('etcd/am-i-the-leader.py.hbs', { proxyEnv: PROXY_ENV }), {
-      mode: '0755',
-    }),
+    files.file(
+      LEADER_HELPER,
+      render('etcd/am-i-the-leader.py.hbs', {
+        proxyEnv: PROXY_ENV,
+        caCert: CA_CERT,
+        proxyCert: PROXY_CERT,
+        proxyKey: PROXY_KEY,
+      }),
+      {
+        mode: '0755',
+      },
+    ),
   ];
   if (role?.kind === 'proxy') return proxyConfigPhase(cluster, { ca: caSteps, tail });
   // A running member restarts on a config change, in the start phase, one member at a time (a

@@ -91,14 +91,26 @@ export const CA_GENERATE_SCRIPT = [
   `echo '@@ca_crt'; base64 -w0 ${CA_CERT}; echo; echo '@@ca_key'; base64 -w0 ${CA_KEY}; echo`,
 ].join('\n');
 
-/** Check: the peer certificate exists, is signed by the CA, matches its key, names the address. */
-export function peerCertValid(address: string): string {
+/**
+ * Check: `cert` and `key` exist, the certificate is signed by the CA and matches its key, and
+ * `also` (a check on the certificate's contents) holds.
+ */
+function certValid(cert: string, key: string, also: string): string {
   return [
-    `[ -s ${PEER_CERT} ] && [ -s ${PEER_KEY} ]`,
-    `openssl verify -CAfile ${CA_CERT} ${PEER_CERT}`,
-    `openssl x509 -in ${PEER_CERT} -noout -ext subjectAltName | grep -qw ${q(`IP Address:${address}`)}`,
-    `[ "$(openssl x509 -in ${PEER_CERT} -noout -pubkey)" = "$(openssl pkey -in ${PEER_KEY} -pubout)" ]`,
+    `[ -s ${cert} ] && [ -s ${key} ]`,
+    `openssl verify -CAfile ${CA_CERT} ${cert}`,
+    also,
+    `[ "$(openssl x509 -in ${cert} -noout -pubkey)" = "$(openssl pkey -in ${key} -pubout)" ]`,
   ].join(' && ');
+}
+
+/** Check: the peer certificate is valid (see certValid) and names the address. */
+export function peerCertValid(address: string): string {
+  return certValid(
+    PEER_CERT,
+    PEER_KEY,
+    `openssl x509 -in ${PEER_CERT} -noout -ext subjectAltName | grep -qw ${q(`IP Address:${address}`)}`,
+  );
 }
 
 /** Issues a key and a certificate from the CA into `cert`/`key` (the key readable by etcd only). */
@@ -123,13 +135,12 @@ export function issuePeerCert(name: string, address: string): string {
   return issue(`/CN=${name}`, ext, PEER_CERT, PEER_KEY);
 }
 
-/** Check: the proxy's client certificate exists, is from the CA, matches its key, has no CN. */
-export const PROXY_CERT_VALID = [
-  `[ -s ${PROXY_CERT} ] && [ -s ${PROXY_KEY} ]`,
-  `openssl verify -CAfile ${CA_CERT} ${PROXY_CERT}`,
+/** Check: the proxy's client certificate is valid (see certValid) and has no common name. */
+export const PROXY_CERT_VALID = certValid(
+  PROXY_CERT,
+  PROXY_KEY,
   `! openssl x509 -in ${PROXY_CERT} -noout -subject | grep -q 'CN *='`,
-  `[ "$(openssl x509 -in ${PROXY_CERT} -noout -pubkey)" = "$(openssl pkey -in ${PROXY_KEY} -pubout)" ]`,
-].join(' && ');
+);
 
 /** Issues the proxy's client certificate (client use only). */
 export const ISSUE_PROXY_CERT = issue(

@@ -7,10 +7,12 @@
  */
 import { CA_CERT, PROXY_CERT, PROXY_KEY } from './pki.ts';
 import {
+  leaderVerdict,
   parseEtcdctlStatus,
   parseMembers,
   parseStatus,
   type EndpointStatus,
+  type LeaderVerdict,
   type Member,
 } from './status.ts';
 
@@ -88,4 +90,20 @@ export function splitSections(output: string): Map<string, string> {
   }
   flush();
   return sections;
+}
+
+/**
+ * Is this server the leader? A member answers for itself; a proxy server is never the leader
+ * (the status it reports is a voter's), only a follower of the leader it knows.
+ */
+export function answerVerdict(a: EtcdAnswer): LeaderVerdict {
+  if (a.role === 'proxy' && !a.status) {
+    return {
+      state: 'unknown',
+      reason: 'the local etcd proxy did not answer (is any voting member reachable?)',
+    };
+  }
+  const v = leaderVerdict(a.status);
+  if (a.role === 'member' || v.state === 'unknown') return v;
+  return { state: 'follower', memberId: '', leaderId: a.status?.leaderId ?? '0' };
 }

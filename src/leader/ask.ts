@@ -5,8 +5,13 @@
  * knows who is.
  */
 import { $ } from 'zx';
-import { ETCD_QUERY_SCRIPT, parseEtcdAnswer, splitSections } from '../etcd/remote.ts';
-import { leaderAddress, leaderVerdict, type LeaderVerdict } from '../etcd/status.ts';
+import {
+  answerVerdict,
+  ETCD_QUERY_SCRIPT,
+  parseEtcdAnswer,
+  splitSections,
+} from '../etcd/remote.ts';
+import { leaderAddress, type LeaderVerdict } from '../etcd/status.ts';
 import type { Target, Transport } from '../ssh/transport.ts';
 
 export interface LeaderAnswer {
@@ -20,16 +25,7 @@ export interface LeaderAnswer {
 /** Pure: the output of ETCD_QUERY_SCRIPT → the answer. */
 export function answerFromOutput(output: string): LeaderAnswer {
   const a = parseEtcdAnswer(splitSections(output));
-  let verdict: LeaderVerdict;
-  if (a.role === 'member') verdict = leaderVerdict(a.status);
-  else if (!a.status) {
-    verdict = {
-      state: 'unknown',
-      reason: 'the local etcd proxy did not answer (is any voting member reachable?)',
-    };
-  } else if (a.status.leaderId === '0')
-    verdict = { state: 'unknown', reason: 'no leader is elected' };
-  else verdict = { state: 'follower', memberId: '', leaderId: a.status.leaderId };
+  const verdict = answerVerdict(a);
   return { verdict, leader: leaderAddress(verdict, a.members), proxy: a.role === 'proxy' };
 }
 

@@ -3,14 +3,19 @@
  * sections, and a pure parser turning them into one row of the status table.
  */
 import { PORTS } from '../components/ports.ts';
-import { ETCD_QUERY_SCRIPT, parseEtcdAnswer, splitSections } from '../etcd/remote.ts';
-import { leaderVerdict } from '../etcd/status.ts';
+import { PROXY_SERVICE } from '../components/etcd-proxy.ts';
+import {
+  answerVerdict,
+  ETCD_QUERY_SCRIPT,
+  parseEtcdAnswer,
+  splitSections,
+} from '../etcd/remote.ts';
 
 export const STATUS_SCRIPT = [
   `echo '@@hostname'; hostname`,
   ETCD_QUERY_SCRIPT,
   `echo '@@services'`,
-  `for u in etcd shoestring-etcd-proxy apache2 nginx uwsgi-emperor mariadb; do echo "$u $(systemctl is-active "$u" 2>/dev/null || true)"; done`,
+  `for u in etcd ${PROXY_SERVICE} apache2 nginx uwsgi-emperor mariadb; do echo "$u $(systemctl is-active "$u" 2>/dev/null || true)"; done`,
   `echo '@@healthz'`,
   `curl -s -o /dev/null -m 3 -w '%{http_code}' http://127.0.0.1/healthz 2>/dev/null || true; echo`,
   `echo '@@fastrouter'`,
@@ -82,18 +87,13 @@ export function parseStatusOutput(server: string, output: string): StatusRow {
   const answer = parseEtcdAnswer(sec);
   const members = answer.members;
   const count = members ? ` (${members.length} members)` : '';
-  const v = leaderVerdict(answer.status);
+  const v = answerVerdict(answer);
   let etcd: Cell;
   if (answer.role === 'proxy') {
     // Not a voting member: healthy when its proxy reaches a cluster that has a leader.
-    const up = active('shoestring-etcd-proxy');
-    etcd =
-      up && v.state !== 'unknown'
-        ? { text: `proxy${count}`, health: 'ok' }
-        : {
-            text: up ? `proxy, ${v.state === 'unknown' ? v.reason : ''}` : 'proxy down',
-            health: 'bad',
-          };
+    if (!active(PROXY_SERVICE)) etcd = { text: 'proxy down', health: 'bad' };
+    else if (v.state === 'unknown') etcd = { text: `proxy, ${v.reason}`, health: 'bad' };
+    else etcd = { text: `proxy${count}`, health: 'ok' };
   } else {
     etcd =
       v.state === 'unknown'
@@ -163,6 +163,6 @@ export function parseStatusOutput(server: string, output: string): StatusRow {
     fastrouter,
     vassals,
     db,
-    leader: answer.role === 'member' && v.state === 'leader',
+    leader: v.state === 'leader',
   };
 }

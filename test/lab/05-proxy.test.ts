@@ -4,9 +4,6 @@
  * data, leader questions), survives the death of a voter, and is promoted when a voter leaves
  * the servers file; the server that left comes back as a proxy.
  */
-import { writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { on } from './helpers.ts';
@@ -19,6 +16,7 @@ import {
   labAddresses,
   provision,
   serversFile,
+  serversFileOf,
 } from './stack-checks.ts';
 import { within } from './stack-suite.ts';
 
@@ -27,14 +25,8 @@ const six = () => ['--servers', serversFile(6), '--env', '.lab/.env'];
 
 /** The six lab servers without the one at `index`. */
 function without(index: number): string[] {
-  const file = join(tmpdir(), `shoestring-servers-without-${index}.txt`);
-  writeFileSync(
-    file,
-    addrs()
-      .filter((_, i) => i !== index)
-      .join('\n') + '\n',
-  );
-  return ['--servers', file, '--env', '.lab/.env'];
+  const rest = addrs().filter((_, i) => i !== index);
+  return ['--servers', serversFileOf(rest, `without-${index}`), '--env', '.lab/.env'];
 }
 
 const isProxy = async (a: string) =>

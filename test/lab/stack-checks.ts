@@ -24,11 +24,16 @@ export function labAddresses(): string[] {
     .filter(Boolean);
 }
 
+/** A servers file listing `addresses`, named after `name`. */
+export function serversFileOf(addresses: readonly string[], name: string): string {
+  const file = join(tmpdir(), `shoestring-servers-${name}.txt`);
+  writeFileSync(file, addresses.join('\n') + '\n');
+  return file;
+}
+
 /** A servers file with the first n lab servers. */
 export function serversFile(n: number): string {
-  const file = join(tmpdir(), `shoestring-servers-${n}.txt`);
-  writeFileSync(file, labAddresses().slice(0, n).join('\n') + '\n');
-  return file;
+  return serversFileOf(labAddresses().slice(0, n), String(n));
 }
 
 /** A copy of the lab's env file with some keys changed. */
