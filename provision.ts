@@ -7,7 +7,7 @@ import {
   numberOption,
   parseCommand,
 } from './src/cli/args.ts';
-import { main } from './src/cli/main.ts';
+import { main, stopOnInterrupt } from './src/cli/main.ts';
 import { makeReporter } from './src/cli/reporters.ts';
 import { COMPONENTS, selectComponents } from './src/components/index.ts';
 import { parsePercent } from './src/plan/rolling.ts';
@@ -56,12 +56,14 @@ main(async () => {
   const components = selectComponents(values.only);
   const inputs = loadInputs(inputPaths(values));
   const reporter = makeReporter(values.json === true);
+  const stop = stopOnInterrupt();
   try {
     const result = await provision(
       inputs,
-      { dryRun: values['dry-run'] === true, parallel, percent, components },
+      { dryRun: values['dry-run'] === true, parallel, percent, components, stop },
       reporter,
     );
+    if (result.interrupted) return 130;
     return result.ok ? 0 : 1;
   } finally {
     reporter.close();

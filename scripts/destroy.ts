@@ -7,20 +7,29 @@ import {
   parseCommand,
 } from '../src/cli/args.ts';
 import { main } from '../src/cli/main.ts';
-import { out, paint } from '../src/cli/output.ts';
+import { out } from '../src/cli/output.ts';
+import { makeReporter } from '../src/cli/reporters.ts';
 import { COMPONENTS } from '../src/components/index.ts';
-import { ConfigError, ShoestringError } from '../src/errors.ts';
-import { gatherFacts, inputPaths, loadInputs, makeTransport } from '../src/provision/context.ts';
+import { ConfigError } from '../src/errors.ts';
+import { inputPaths, loadInputs, makeTransport } from '../src/provision/context.ts';
+import { destroy } from '../src/provision/destroy.ts';
 
 const spec = {
   usage: 'scripts/destroy.ts SERVER... [options]',
   summary:
-    'Removes Shoestring from the named servers, in reverse component order: each leaves its cluster\n(etcd, database), stops its services and deletes its configuration and state. Packages stay\ninstalled. Afterwards remove the servers from servers.txt. Without --yes, only says what it would do.',
+    'Removes Shoestring from the named servers, in reverse component order: each leaves its cluster\n(etcd, database), stops its services and deletes its configuration and state. Packages stay\ninstalled. Afterwards remove the servers from servers.txt. Without --yes, only shows what it\nwould change (like --dry-run).',
   options: {
     ...INPUT_OPTIONS,
     yes: { type: 'boolean' },
+    'dry-run': { type: 'boolean' },
+    json: { type: 'boolean' },
   },
-  optionHelp: [...INPUT_OPTION_HELP, ['--yes', 'really destroy (otherwise a dry run)']],
+  optionHelp: [
+    ...INPUT_OPTION_HELP,
+    ['--yes', 'really destroy (otherwise a dry run)'],
+    ['--dry-run', 'print what would change on each server (files as diffs); change nothing'],
+    ['--json', 'one JSON event per line'],
+  ],
   epilog: `Example:\n  scripts/destroy.ts 192.0.2.13 --yes\n\n${EXIT_CODES_HELP}`,
   allowPositionals: true,
 } as const;
@@ -40,45 +49,22 @@ main(async () => {
       hint: 'name servers as they are written in the servers file',
     });
   }
-  const components = [...COMPONENTS].reverse().filter((c) => c.teardown);
-  if (!values.yes) {
-    out(`Would remove ${components.map((c) => c.name).join(', ')} from: ${positionals.join(', ')}`);
-    out('Run again with --yes to do it.');
-    return 0;
+  const dryRun = values.yes !== true || values['dry-run'] === true;
+  const reporter = makeReporter(values.json === true);
+  let ok: boolean;
+  try {
+    ok = await destroy(makeTransport(inputs.config), inputs, positionals, {
+      dryRun,
+      components: [...COMPONENTS].reverse(),
+      reporter,
+    });
+  } finally {
+    reporter.close();
   }
-  const transport = makeTransport(inputs.config);
-  const gathered = await gatherFacts(transport, inputs.servers, 20);
-  const ctxBase = {
-    config: inputs.config,
-    servers: gathered.servers,
-    transport,
-    dryRun: false,
-    startTogether: new Set<string>(),
-  };
-  let failed = 0;
-  for (const name of positionals) {
-    const self = gathered.servers.find((s) => s.server.spec === name || s.server.host === name);
-    if (!self) {
-      out(`${name}: ${paint('red', '✗')} unreachable; nothing removed`);
-      failed++;
-      continue;
-    }
-    for (const c of components) {
-      try {
-        await c.teardown?.({ ...ctxBase, self });
-        out(`${name}: removed ${c.name}`);
-      } catch (e) {
-        out(
-          `${name}: ${paint('red', '✗')} ${c.name}: ${e instanceof ShoestringError ? e.message : String(e)}`,
-        );
-        failed++;
-        break;
-      }
-    }
-  }
-  if (failed === 0)
+  if (dryRun) out('Nothing was changed. Run again with --yes to do it.');
+  else if (ok)
     out(
       `Done. Remove ${positionals.join(', ')} from ${inputs.serversFile}, then run ./provision.ts so the other servers forget it.`,
     );
-  return failed === 0 ? 0 : 1;
+  return ok ? 0 : 1;
 });

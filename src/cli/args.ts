@@ -16,7 +16,8 @@ export interface CommandSpec<O extends Options> {
   allowPositionals?: boolean;
 }
 
-export const EXIT_CODES_HELP = 'Exit codes: 0 ok, 1 a host or operation failed, 2 bad input.';
+export const EXIT_CODES_HELP =
+  'Exit codes: 0 ok, 1 a host or operation failed, 2 bad input, 130 stopped by Ctrl-C.';
 
 export function helpText<O extends Options>(spec: CommandSpec<O>): string {
   const width = Math.max(...spec.optionHelp.map(([f]) => f.length), 10);

@@ -43,3 +43,20 @@ export function main(fn: () => Promise<number | void>): void {
     },
   );
 }
+
+/**
+ * Ctrl-C (SIGINT) asks the run to stop after the phases that are running (their scripts are not
+ * cut half-way; turns and locks are released); a second Ctrl-C stops at once.
+ */
+export function stopOnInterrupt(): { readonly requested: boolean } {
+  const stop = { requested: false };
+  process.on('SIGINT', () => {
+    if (stop.requested) {
+      err('second Ctrl-C: stopping now; the next run finishes what was left');
+      process.exit(130);
+    }
+    stop.requested = true;
+    err('Ctrl-C: stopping after the running phases (Ctrl-C again to stop at once)');
+  });
+  return stop;
+}

@@ -4,12 +4,11 @@
  * every server's subscription server (the full mesh), so any server's fastrouter can route a
  * request to any live instance. Adding a folder and provisioning deploys a new app.
  */
-import { appsTeardown } from './teardown.ts';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { readApps, describeApps, type App } from '../apps/discover.ts';
-import { GateError } from '../errors.ts';
-import { apt, files, shell, type Phase, type Step } from '../plan/steps.ts';
+import type { App } from '../apps/discover.ts';
+import type { Gate, Phase } from '../plan/phase.ts';
+import { apt, files, shell, type Step } from '../plan/steps/index.ts';
 import { q } from '../ssh/quote.ts';
 import { render } from '../templates.ts';
 import { PORTS } from './ports.ts';
@@ -118,37 +117,48 @@ export function appsPhase(ctx: HostContext, apps: readonly App[]): Phase {
   return { title: 'Apps', steps };
 }
 
-/** Each app answers 200 through this server's own front (retried while vassals start). */
-export async function appsGate(ctx: HostContext, apps: readonly App[]): Promise<void> {
-  const script = apps
-    .map(
-      (a) =>
-        `echo "${a.name} $(curl -s -o /dev/null -m 5 -w '%{http_code}' -H ${q(`Host: ${a.key}`)} http://127.0.0.1/ || true)"`,
-    )
-    .join('\n');
-  let failing: string[] = [];
-  for (let i = 0; i < 120; i++) {
-    const res = await ctx.transport.run(ctx.self.target, script, { what: 'apps gate' });
-    failing = res.stdout.split('\n').filter((l) => l.trim() !== '' && !l.endsWith(' 200'));
-    if (failing.length === 0) return;
-    await new Promise((r) => setTimeout(r, 500));
-  }
-  throw new GateError(
-    `${ctx.self.server.spec}: apps not answering 200 through the front: ${failing.join(', ')}`,
-    {
-      hint: `look at: journalctl -u uwsgi-emperor on ${ctx.self.server.spec}`,
+/** Each app answers 200 through this server's own front. */
+export function appsGate(ctx: HostContext): Gate {
+  return {
+    title: 'apps gate',
+    probe: ctx.apps
+      .map(
+        (a) =>
+          `echo "${a.name} $(curl -s -o /dev/null -m 5 -w '%{http_code}' -H ${q(`Host: ${a.key}`)} http://127.0.0.1/ || true)"`,
+      )
+      .join('\n'),
+    verdict: (out) => {
+      const failing = out.split('\n').filter((l) => l.trim() !== '' && !l.endsWith(' 200'));
+      return failing.length === 0
+        ? undefined
+        : `apps not answering 200 through the front: ${failing.join(', ')}`;
     },
-  );
-}
-
-export function loadApps(ctx: HostContext): App[] {
-  return describeApps(readApps(APPS_SOURCE), ctx.config.domain, PORTS.appsFrom);
+    hint: `look at: journalctl -u uwsgi-emperor on ${ctx.self.server.spec}`,
+    seconds: 60,
+  };
 }
 
 export const apps: Component = {
   name: 'apps',
   description: 'the apps under apps/, as vassals subscribed to every server (full mesh)',
-  phases: (ctx) => [appsPhase(ctx, loadApps(ctx))],
-  gate: (ctx) => appsGate(ctx, loadApps(ctx)),
-  teardown: appsTeardown,
+  phases: (ctx) => [appsPhase(ctx, ctx.apps)],
+  gates: (ctx) => (ctx.apps.length > 0 ? [appsGate(ctx)] : []),
+  teardown: () => [
+    {
+      title: 'Remove the apps',
+      steps: [
+        // The vassals unsubscribe from every server's router on their way out.
+        shell.command(
+          'Stop the apps',
+          `! ls ${VASSALS_DIR}/app-*.ini >/dev/null 2>&1`,
+          [
+            `rm -f ${VASSALS_DIR}/app-*.ini`,
+            `for i in $(seq 1 20); do pgrep -f ${q(`${APPS_DIR}/`)} >/dev/null || break; sleep 0.5; done`,
+          ].join('\n'),
+        ),
+        files.absent(APPS_DIR),
+        files.absent(VENVS_DIR),
+      ],
+    },
+  ],
 };

@@ -1,6 +1,7 @@
 /** Base: the state directories, /etc/hosts naming every server, time sync, basic tools. */
+import type { Phase } from '../plan/phase.ts';
+import { apt, files, systemd } from '../plan/steps/index.ts';
 import { render } from '../templates.ts';
-import { apt, files, systemd, type Phase } from '../plan/steps.ts';
 import type { Component, HostContext } from './types.ts';
 
 export const STATE_DIR = '/var/lib/shoestring';
@@ -34,9 +35,10 @@ export const base: Component = {
   name: 'base',
   description: 'state directories, /etc/hosts, time sync',
   phases: (ctx) => [basePhase(ctx)],
-  async teardown(ctx) {
-    await ctx.transport.run(ctx.self.target, `rm -rf ${STATE_DIR} ${CONFIG_DIR}`, {
-      what: 'Remove Shoestring state',
-    });
-  },
+  teardown: () => [
+    {
+      title: 'Remove Shoestring state',
+      steps: [files.absent(STATE_DIR), files.absent(CONFIG_DIR)],
+    },
+  ],
 };

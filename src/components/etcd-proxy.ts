@@ -9,8 +9,8 @@ import { DATA_DIR, type EtcdCluster } from '../etcd/cluster.ts';
 import { clientUrl } from '../etcd/membership.ts';
 import { CA_CERT, ISSUE_PROXY_CERT, PROXY_CERT, PROXY_CERT_VALID, PROXY_KEY } from '../etcd/pki.ts';
 import { PROXY_ENV } from '../etcd/remote.ts';
-import type { Notify, Phase, Step } from '../plan/steps.ts';
-import { files, shell, systemd } from '../plan/steps.ts';
+import type { Phase } from '../plan/phase.ts';
+import { files, shell, systemd, type Notify, type Step } from '../plan/steps/index.ts';
 import { render } from '../templates.ts';
 
 export const PROXY_SERVICE = 'shoestring-etcd-proxy';
@@ -45,11 +45,8 @@ export function proxyConfigPhase(
       // own on 127.0.0.1:2379 at the next boot. Masked, so nothing starts it by accident. Data
       // of an earlier membership (this server was removed from the cluster) goes too: a member
       // list without this server is what made it a proxy.
-      shell.command(
-        'Keep etcd from running here',
-        `[ "$(systemctl is-enabled etcd 2>/dev/null)" = masked ] && ! systemctl is-active -q etcd && [ ! -e ${DATA_DIR} ]`,
-        `systemctl stop etcd 2>/dev/null || true\nsystemctl mask -q etcd\nrm -rf ${DATA_DIR}`,
-      ),
+      systemd.masked('etcd'),
+      files.absent(DATA_DIR),
       files.file(PROXY_ENV, render('etcd/proxy.env.hbs', { endpoints: proxyEndpoints(cluster) }), {
         notify: restart,
       }),
@@ -64,29 +61,21 @@ export function proxyConfigPhase(
         }),
         { notify: restart },
       ),
-      shell.command(
-        'Reload systemd units',
-        `[ "$(systemctl show ${PROXY_SERVICE} -p LoadState --value)" = loaded ] && [ "$(systemctl show ${PROXY_SERVICE} -p NeedDaemonReload --value)" != yes ]`,
-        'systemctl daemon-reload',
-      ),
+      systemd.daemonReload([{ unit: PROXY_SERVICE, files: [PROXY_UNIT] }]),
       ...common.tail,
       systemd.service(PROXY_SERVICE),
     ],
   };
 }
 
-/** For a member: a proxy left from when this server did not vote is stopped and removed. */
-export function retireProxy(): Step {
-  return shell.command(
-    'Retire the etcd proxy (this server votes now)',
-    `[ ! -e ${PROXY_UNIT} ] && [ ! -e ${PROXY_ENV} ]`,
-    `${REMOVE_PROXY}\nsystemctl daemon-reload`,
-  );
+/** A proxy gone with everything it left (a member's config phase, and teardown). */
+export function retireProxy(): Step[] {
+  return [
+    systemd.unitAbsent(PROXY_SERVICE, [PROXY_UNIT]),
+    files.absent(PROXY_ENV),
+    files.absent(PROXY_CERT),
+    files.absent(PROXY_KEY),
+    files.absent(PROXY_DATA_DIR),
+    systemd.masked('etcd', false),
+  ];
 }
-
-/** Shell lines removing a proxy and everything it left (teardown). */
-export const REMOVE_PROXY = [
-  `systemctl disable --now -q ${PROXY_SERVICE} 2>/dev/null || true`,
-  `rm -rf ${PROXY_UNIT} ${PROXY_ENV} ${PROXY_CERT} ${PROXY_KEY} ${PROXY_DATA_DIR}`,
-  'systemctl unmask -q etcd 2>/dev/null || true',
-].join('\n');

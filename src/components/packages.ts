@@ -4,8 +4,8 @@
  * Services are not started on install; each component starts its own once configured. The
  * components keep their own package steps (no-ops after this), so `--only web` still works.
  */
-import { apt } from '../plan/steps.ts';
-import { appPackages, loadApps } from './apps.ts';
+import { apt } from '../plan/steps/index.ts';
+import { appPackages } from './apps.ts';
 import { ETCD_PACKAGES } from './etcd.ts';
 import type { Component } from './types.ts';
 import { UWSGI_PACKAGES } from './uwsgi.ts';
@@ -23,7 +23,7 @@ export const packages: Component = {
             ...ETCD_PACKAGES,
             ...webPackages(ctx.config.webServer),
             ...UWSGI_PACKAGES,
-            ...appPackages(loadApps(ctx)),
+            ...appPackages(ctx.apps),
           ],
           { noStart: true, title: 'Packages of the stack' },
         ),

@@ -1,9 +1,14 @@
-/** What a component is: a name, the phases it wants on each host, and its health gate. */
+/**
+ * What a component is: data. A name, per-run state made by `prepare`, the phases it wants on each
+ * host, its health gates, and the phases that take it away again. Components never touch a
+ * server: the runner does every effect (and dry runs), takes turns and polls gates.
+ */
+import type { App } from '../apps/discover.ts';
 import type { Config } from '../config/env.ts';
 import type { Server } from '../config/servers.ts';
-import type { PhaseSource } from '../plan/runner.ts';
+import type { Gate, Phase } from '../plan/phase.ts';
 import type { HostFacts } from '../preflight/probe.ts';
-import type { Target, Transport } from '../ssh/transport.ts';
+import type { Target } from '../ssh/target.ts';
 
 /** A server with what preflight learned about it. */
 export interface ClusterServer {
@@ -18,8 +23,8 @@ export interface ClusterServer {
 export interface ClusterContext {
   readonly config: Config;
   readonly servers: readonly ClusterServer[];
-  readonly transport: Transport;
-  readonly dryRun: boolean;
+  /** The apps under apps/, validated. */
+  readonly apps: readonly App[];
   /** Host names provisioned at the same time in the first rolling group. */
   readonly startTogether: ReadonlySet<string>;
 }
@@ -28,20 +33,28 @@ export interface HostContext extends ClusterContext {
   readonly self: ClusterServer;
 }
 
-export interface Component {
+/**
+ * What `prepare` may do, through the runner: ask a server (read-only, also in dry runs), and run
+ * a phase on one server before the hosts are provisioned (in a dry run: shown, not applied).
+ */
+export interface ClusterIO {
+  query(on: ClusterServer, script: string, what: string): Promise<string>;
+  apply(on: ClusterServer, phase: Phase): Promise<void>;
+}
+
+export interface Component<S = unknown> {
   readonly name: string;
   readonly description: string;
-  /** Cluster-wide work before any host is provisioned (may read state over SSH). */
-  prepare?(ctx: ClusterContext): Promise<void>;
+  /** Cluster-wide facts and work before any host; its result is handed to the other methods. */
+  prepare?(ctx: ClusterContext, io: ClusterIO): Promise<S>;
   /** The phases for one host. */
-  phases(ctx: HostContext): PhaseSource[];
-  /** Called when the host's phases ended, failed or not: release what its phases hold. */
-  hostDone?(ctx: HostContext): void;
-  /** Health gate after the host was provisioned: throws GateError when unhealthy. */
-  gate?(ctx: HostContext): Promise<void>;
+  phases(ctx: HostContext, state: S): Phase[];
+  /** Health gates polled after a host changed. */
+  gates?(ctx: HostContext, state: S): Gate[];
   /**
-   * Removes the component from a host being destroyed (stop services, leave clusters, delete
-   * its config and state). Runs in reverse component order; must tolerate a half-installed host.
+   * Phases that remove the component from a host being destroyed (leave clusters, stop
+   * services, delete configuration and state); run in reverse component order, tolerant of a
+   * half-installed host. Packages stay.
    */
-  teardown?(ctx: HostContext): Promise<void>;
+  teardown?(ctx: HostContext): Phase[];
 }

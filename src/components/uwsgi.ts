@@ -3,8 +3,8 @@
  * on 127.0.0.1:3017 with this server's subscription server on :7000, and the health vassal
  * behind /healthz. Vassal files are reloaded by the emperor when they change (mtime).
  */
-import { uwsgiTeardown } from './teardown.ts';
-import { apt, files, systemd, type Phase } from '../plan/steps.ts';
+import type { Phase } from '../plan/phase.ts';
+import { apt, files, systemd } from '../plan/steps/index.ts';
 import { render } from '../templates.ts';
 import { PORTS } from './ports.ts';
 import type { Component, HostContext } from './types.ts';
@@ -62,5 +62,15 @@ export const uwsgi: Component = {
   name: 'uwsgi',
   description: 'uWSGI emperor, fastrouter (:3017, subscriptions on :7000), health vassal',
   phases: (ctx) => [uwsgiPhase(ctx)],
-  teardown: uwsgiTeardown,
+  teardown: () => [
+    {
+      title: 'Remove the uWSGI emperor and fastrouter',
+      steps: [
+        systemd.service('uwsgi-emperor', { enabled: false, running: false }),
+        files.absent(`${VASSALS_DIR}/fastrouter.ini`),
+        files.absent(`${VASSALS_DIR}/shoestring-health.ini`),
+        files.absent(HEALTH_DIR),
+      ],
+    },
+  ],
 };

@@ -1,23 +1,27 @@
 /**
  * The cluster-wide side of etcd, run once before any host is provisioned: ask every server what
- * it holds (CA, data, member list) in one round trip each, plan the membership, make or reuse
- * the CA, and remove members that left servers.txt. Joins happen later, per host, in turn.
+ * it holds (CA, data, member list) in one round trip each, plan the membership, make or reuse the
+ * CA, and remove members that left servers.txt (while holding the etcd turn). Joins happen later,
+ * per host, in turn. Every effect goes through the runner (ClusterIO).
  */
+import type { ClusterContext, ClusterIO, ClusterServer } from '../components/types.ts';
 import { ShoestringError } from '../errors.ts';
-import type { ClusterContext, ClusterServer } from '../components/types.ts';
+import { section, textSections } from '../plan/sections.ts';
+import { shell } from '../plan/steps/index.ts';
 import { registerSecret } from '../redact.ts';
 import { q } from '../ssh/quote.ts';
-import { pMap, type Transport } from '../ssh/transport.ts';
 import { planMembership, type MembershipPlan, type Observed } from './membership.ts';
 import {
+  CA_CERT,
   CA_GENERATE_SCRIPT,
+  CA_KEY,
   CA_PROBE_SCRIPT,
   chooseCa,
   pemFromBase64,
   pemFromRange,
   type CaPair,
 } from './pki.ts';
-import { ETCD_QUERY_SCRIPT, parseEtcdAnswer, splitSections } from './remote.ts';
+import { ETCD_QUERY_SCRIPT, gatewayPost, parseEtcdAnswer } from './remote.ts';
 import { hexId } from './status.ts';
 
 export const DATA_DIR = '/var/lib/etcd/shoestring';
@@ -33,7 +37,7 @@ export interface EtcdCluster {
 
 const SCRIPT = [
   CA_PROBE_SCRIPT,
-  `echo '@@initialized'`,
+  section('initialized'),
   `if [ -d ${DATA_DIR}/member ]; then echo yes; else echo no; fi`,
   ETCD_QUERY_SCRIPT,
 ].join('\n');
@@ -52,7 +56,7 @@ function pair(cert: string | undefined, key: string | undefined): CaPair | undef
 
 /** Pure: one server's answer to SCRIPT. */
 export function parseReport(s: { hostname: string; address: string }, output: string): Report {
-  const sec = splitSections(output);
+  const sec = textSections(output);
   // A proxy is not a member: what it reports is a voter's view, which that voter reports too.
   const { role, status, members } = parseEtcdAnswer(sec);
   const member = role === 'member';
@@ -69,37 +73,31 @@ export function parseReport(s: { hostname: string; address: string }, output: st
   };
 }
 
-async function generateCa(t: Transport, on: ClusterServer): Promise<CaPair> {
-  const res = await t.run(on.target, CA_GENERATE_SCRIPT, { what: 'Generate the etcd CA' });
-  const sec = splitSections(res.stdout);
-  const ca = pair(pemFromBase64(sec.get('ca_crt')), pemFromBase64(sec.get('ca_key')));
-  if (!ca) throw new ShoestringError(`${on.server.spec}: generating the etcd CA printed no CA`);
-  return ca;
-}
-
-async function removeMember(t: Transport, on: ClusterServer, id: string, name: string) {
-  const script = `ETCDCTL_API=3 etcdctl --command-timeout=10s member remove ${q(hexId(id))}`;
-  for (let attempt = 1; ; attempt++) {
-    const res = await t.run(on.target, script, {
-      what: `Remove etcd member ${name}`,
-      allowFailure: true,
-    });
-    if (res.code === 0 || /not found/i.test(res.stderr)) return;
-    if (attempt >= 5) {
-      throw new ShoestringError(
-        `${on.server.spec}: etcdctl member remove ${name} failed: ${res.stderr.trim()}`,
-      );
-    }
-    await new Promise((r) => setTimeout(r, 3000));
-  }
-}
-
-export async function prepareEtcd(ctx: ClusterContext): Promise<EtcdCluster> {
-  const t = ctx.transport;
-  const reports = await pMap(ctx.servers, 20, async (s) => {
-    const res = await t.run(s.target, SCRIPT, { what: 'etcd facts', timeoutMs: 60_000 });
-    return parseReport(s, res.stdout);
+/** Makes the CA on `on` (unless it has one) and reads it back; undefined in a dry run. */
+async function makeCa(io: ClusterIO, on: ClusterServer): Promise<CaPair | undefined> {
+  await io.apply(on, {
+    title: 'Make the etcd cluster CA',
+    steps: [
+      shell.command(
+        'Generate the etcd cluster CA',
+        `[ -s ${CA_CERT} ] && [ -s ${CA_KEY} ]`,
+        CA_GENERATE_SCRIPT,
+      ),
+    ],
   });
+  const sec = textSections(await io.query(on, CA_PROBE_SCRIPT, 'read the etcd CA'));
+  return pair(pemFromBase64(sec.get('ca_crt')), pemFromBase64(sec.get('ca_key')));
+}
+
+/** Check: the member `id` is no longer in the member list `on` answers with. */
+function memberGone(id: string): string {
+  return `! ${gatewayPost('/v3/cluster/member/list')} | grep -q ${q(`"ID":"${id}"`)}`;
+}
+
+export async function prepareEtcd(ctx: ClusterContext, io: ClusterIO): Promise<EtcdCluster> {
+  const reports = await Promise.all(
+    ctx.servers.map(async (s) => parseReport(s, await io.query(s, SCRIPT, 'etcd facts'))),
+  );
   const result = planMembership(
     ctx.servers.map((s) => ({ name: s.hostname, address: s.address })),
     reports.map((r) => r.observed),
@@ -113,13 +111,23 @@ export async function prepareEtcd(ctx: ClusterContext): Promise<EtcdCluster> {
   const plan = result.plan;
   let { ca } = chooseCa(reports);
   const first = ctx.servers[0];
-  if (!ca && !ctx.dryRun && first) ca = await generateCa(t, first);
+  if (!ca && first) ca = await makeCa(io, first);
 
   const healthyIndex = reports.findIndex((r) => r.observed.healthy && r.observed.members);
   const healthy = healthyIndex >= 0 ? ctx.servers[healthyIndex] : undefined;
-  if (!ctx.dryRun && healthy) {
-    for (const m of plan.remove) await removeMember(t, healthy, m.id, m.name || m.id);
+  if (healthy && plan.remove.length > 0) {
+    await io.apply(healthy, {
+      title: 'Remove etcd members no longer in the servers file',
+      turn: 'etcd',
+      steps: plan.remove.map((m) =>
+        shell.command(
+          `Remove etcd member ${m.name || m.id}`,
+          memberGone(m.id),
+          // etcd refuses a removal for a few seconds after another membership change: retry.
+          `(for try in 1 2 3 4 5; do if ETCDCTL_API=3 etcdctl --command-timeout=10s member remove ${q(hexId(m.id))} 2>"$SHOESTRING_TMP/err" || grep -qi 'not found' "$SHOESTRING_TMP/err"; then exit 0; fi; sleep 3; done; cat "$SHOESTRING_TMP/err" >&2; exit 1)`,
+        ),
+      ),
+    });
   }
-  const token = `shoestring-${ctx.config.domain}`;
-  return { plan, ca, healthy, token };
+  return { plan, ca, healthy, token: `shoestring-${ctx.config.domain}` };
 }

@@ -4,6 +4,7 @@
  * runs). Provision reads it back from there on later runs and never makes a new one while any
  * copy exists. Each server issues its own peer certificate from it (see etcd component).
  */
+import { section } from '../plan/sections.ts';
 import { q } from '../ssh/quote.ts';
 
 export const PKI_DIR = '/etc/shoestring/etcd-pki';
@@ -35,12 +36,12 @@ function rangeScript(key: string): string {
 
 /** Prints the CA this server holds on disk and in its etcd (if running). Read-only. */
 export const CA_PROBE_SCRIPT = [
-  `echo '@@ca_crt'`,
-  `if [ -s ${CA_CERT} ] && [ -s ${CA_KEY} ]; then base64 -w0 ${CA_CERT}; echo; echo '@@ca_key'; base64 -w0 ${CA_KEY}; echo; fi`,
-  `echo '@@etcd_ca_crt'`,
+  `${section('ca_crt')}`,
+  `if [ -s ${CA_CERT} ] && [ -s ${CA_KEY} ]; then base64 -w0 ${CA_CERT}; echo; ${section('ca_key')}; base64 -w0 ${CA_KEY}; echo; fi`,
+  `${section('etcd_ca_crt')}`,
   rangeScript(ETCD_CA_CERT_KEY),
   `echo`,
-  `echo '@@etcd_ca_key'`,
+  `${section('etcd_ca_key')}`,
   rangeScript(ETCD_CA_KEY_KEY),
   `echo`,
 ].join('\n');
@@ -82,13 +83,13 @@ export const CA_GENERATE_SCRIPT = [
   `command -v openssl >/dev/null || apt-get install -y -q openssl >/dev/null`,
   `if [ ! -s ${CA_CERT} ] || [ ! -s ${CA_KEY} ]; then`,
   `  install -d -m 0755 ${PKI_DIR}`,
-  `  tmp=$(mktemp -d)`,
+  `  tmp=$(mktemp -d "\${SHOESTRING_TMP:-/tmp}/pki.XXXXXX")`,
   `  openssl req -x509 -new -nodes -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -days 3650 -subj '/CN=Shoestring etcd CA' -keyout "$tmp/ca.key" -out "$tmp/ca.crt" 2>/dev/null`,
   `  install -m 0600 "$tmp/ca.key" ${CA_KEY}`,
   `  install -m 0644 "$tmp/ca.crt" ${CA_CERT}`,
   `  rm -rf "$tmp"`,
   `fi`,
-  `echo '@@ca_crt'; base64 -w0 ${CA_CERT}; echo; echo '@@ca_key'; base64 -w0 ${CA_KEY}; echo`,
+  `${section('ca_crt')}; base64 -w0 ${CA_CERT}; echo; ${section('ca_key')}; base64 -w0 ${CA_KEY}; echo`,
 ].join('\n');
 
 /**
@@ -116,7 +117,7 @@ export function peerCertValid(address: string): string {
 /** Issues a key and a certificate from the CA into `cert`/`key` (the key readable by etcd only). */
 function issue(subject: string, ext: string, cert: string, key: string): string {
   return [
-    `tmp=$(mktemp -d)`,
+    `tmp=$(mktemp -d "\${SHOESTRING_TMP:-/tmp}/pki.XXXXXX")`,
     `printf %s ${q(ext)} > "$tmp/ext"`,
     `openssl req -new -nodes -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -subj ${q(subject)} -keyout "$tmp/x.key" -out "$tmp/x.csr" 2>/dev/null`,
     `openssl x509 -req -in "$tmp/x.csr" -CA ${CA_CERT} -CAkey ${CA_KEY} -set_serial "0x$(openssl rand -hex 16)" -days 3650 -extfile "$tmp/ext" -out "$tmp/x.crt" 2>/dev/null`,

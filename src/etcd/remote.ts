@@ -3,8 +3,9 @@
  * gateway answers JSON), or on a server beyond the voting members, the local gRPC proxy (which
  * has no JSON gateway: etcdctl asks through it, and the member list comes from the voters
  * directly, since the proxy lists only itself). curl is installed by the base component. Each
- * snippet prints marker lines then one JSON document, parsed by `splitSections`.
+ * snippet prints marker lines then one JSON document, parsed by `textSections`.
  */
+import { section } from '../plan/sections.ts';
 import { CA_CERT, PROXY_CERT, PROXY_KEY } from './pki.ts';
 import {
   leaderVerdict,
@@ -34,20 +35,20 @@ const ETCDCTL = 'ETCDCTL_API=3 etcdctl --dial-timeout=2s --command-timeout=3s';
  */
 export const ETCD_QUERY_SCRIPT = [
   `if [ -s ${PROXY_ENV} ]; then`,
-  `  echo '@@role'; echo proxy`,
-  `  echo '@@status'`,
+  `  ${section('role')}; echo proxy`,
+  `  ${section('status')}`,
   `  ${ETCDCTL} --endpoints=127.0.0.1:2379 endpoint status -w json 2>/dev/null || true`,
   `  echo`,
-  `  echo '@@members'`,
+  `  ${section('members')}`,
   `  eps=$(sed -n 's/^ETCD_PROXY_ENDPOINTS=//p' ${PROXY_ENV})`,
   `  ${ETCDCTL} --endpoints="$eps" --cacert=${CA_CERT} --cert=${PROXY_CERT} --key=${PROXY_KEY} member list -w json 2>/dev/null || true`,
   `  echo`,
   `else`,
-  `  echo '@@role'; echo member`,
-  `  echo '@@status'`,
+  `  ${section('role')}; echo member`,
+  `  ${section('status')}`,
   `  ${gatewayPost('/v3/maintenance/status')}`,
   `  echo`,
-  `  echo '@@members'`,
+  `  ${section('members')}`,
   `  ${gatewayPost('/v3/cluster/member/list')}`,
   `  echo`,
   `fi`,
@@ -70,26 +71,6 @@ export function parseEtcdAnswer(sections: ReadonlyMap<string, string>): EtcdAnsw
     status: role === 'proxy' ? parseEtcdctlStatus(statusText)[0] : parseStatus(statusText),
     members: parseMembers(sections.get('members') ?? ''),
   };
-}
-
-/** Splits `@@name` marked output into sections (pure). */
-export function splitSections(output: string): Map<string, string> {
-  const sections = new Map<string, string>();
-  let name: string | undefined;
-  let lines: string[] = [];
-  const flush = () => {
-    if (name !== undefined) sections.set(name, lines.join('\n').trim());
-  };
-  for (const line of output.split('\n')) {
-    const m = /^@@([a-z0-9_-]+)$/.exec(line.trim());
-    if (m) {
-      flush();
-      name = m[1];
-      lines = [];
-    } else lines.push(line);
-  }
-  flush();
-  return sections;
 }
 
 /**

@@ -4,13 +4,9 @@
  * A server beyond the voting members runs an etcd proxy: it is never the leader, and it still
  * knows who is.
  */
+import { textSections } from '../plan/sections.ts';
 import { $ } from 'zx';
-import {
-  answerVerdict,
-  ETCD_QUERY_SCRIPT,
-  parseEtcdAnswer,
-  splitSections,
-} from '../etcd/remote.ts';
+import { answerVerdict, ETCD_QUERY_SCRIPT, parseEtcdAnswer } from '../etcd/remote.ts';
 import { leaderAddress, type LeaderVerdict } from '../etcd/status.ts';
 import type { Target, Transport } from '../ssh/transport.ts';
 
@@ -24,7 +20,7 @@ export interface LeaderAnswer {
 
 /** Pure: the output of ETCD_QUERY_SCRIPT → the answer. */
 export function answerFromOutput(output: string): LeaderAnswer {
-  const a = parseEtcdAnswer(splitSections(output));
+  const a = parseEtcdAnswer(textSections(output));
   const verdict = answerVerdict(a);
   return { verdict, leader: leaderAddress(verdict, a.members), proxy: a.role === 'proxy' };
 }

@@ -17,7 +17,15 @@ export function parsePercent(text: string): number {
 
 /** Splits hosts into consecutive groups of floor(n × fraction) hosts, at least one each. */
 export function splitGroups<T>(items: readonly T[], fraction: number): T[][] {
-  const size = Math.max(1, Math.floor(items.length * fraction + 1e-9));
+  return groupsOf(items, items.length, fraction);
+}
+
+/**
+ * Groups of the hosts that have work, sized on the whole fleet: floor(fleet × fraction), at
+ * least one. Hosts with nothing to change are not rolled at all.
+ */
+export function groupsOf<T>(items: readonly T[], fleet: number, fraction: number): T[][] {
+  const size = Math.max(1, Math.floor(fleet * fraction + 1e-9));
   const groups: T[][] = [];
   for (let i = 0; i < items.length; i += size) groups.push(items.slice(i, i + size));
   return groups;

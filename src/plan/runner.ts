@@ -1,16 +1,23 @@
 /**
- * The executor: for one host, each phase is probed in one round trip, planned purely, and its
- * changes applied in one more (only when there are any). Dry-run is a mode of this executor:
- * it reports the plan (with file diffs) and changes nothing.
+ * The executor, the only place that touches servers for a plan. For one host: every phase known
+ * in advance is probed in one round trip; a phase is probed again only after a change was made;
+ * changes are applied in one round trip per phase; a phase marked with a turn is applied while
+ * holding that cluster-wide turn; gates are polled. Dry-run is a mode of this executor: it
+ * reports the plan (with file diffs) and changes nothing.
  */
-import { CommandError, ShoestringError, tail } from '../errors.ts';
-import { q } from '../ssh/quote.ts';
-import type { Target, Transport } from '../ssh/transport.ts';
-import { applyScript, decide, SKIPPED_MARK, type Change } from './decide.ts';
+import { CommandError, GateError, ShoestringError, tail } from '../errors.ts';
+import type { Target } from '../ssh/target.ts';
+import type { Transport } from '../ssh/transport.ts';
+import { applyScript, finishScript, OWED, readApplyStderr } from './apply.ts';
 import { fileDiff } from './diffview.ts';
 import type { Reporter } from './events.ts';
-import { parseFacts, probeScript } from './facts.ts';
-import type { FileStep, Phase } from './steps.ts';
+import type { Gate, Phase } from './phase.ts';
+import { hasWork, planPhases, probeScript, type PhasePlan } from './probe.ts';
+import { readSections, section, withoutMarkers } from './sections.ts';
+import type { Step } from './steps/index.ts';
+import type { Change, Notify } from './steps/types.ts';
+import { NEVER_STOP, Turns, type StopSignal } from './turns.ts';
+import { q } from '../ssh/quote.ts';
 
 export interface PhaseResult {
   readonly phase: string;
@@ -18,157 +25,321 @@ export interface PhaseResult {
   readonly unchanged: number;
 }
 
-export interface HostRunOptions {
-  readonly dryRun: boolean;
-}
-
-/** Phases can be given ready, or computed when the host's turn comes (after earlier phases ran). */
-export type PhaseSource = Phase | (() => Promise<Phase[]>);
-
-/** Probes one phase; returns the changes it needs (pure planning on the facts). */
-export async function planPhase(
-  t: Transport,
-  target: Target,
-  phase: Phase,
-): Promise<{ changes: Change[]; unchanged: number }> {
-  if (phase.steps.length === 0) return { changes: [], unchanged: 0 };
-  const probe = await t.run(target, probeScript(phase.steps), { what: `${phase.title} › probe` });
-  const facts = parseFacts(phase.steps, probe.stdout, target.name);
-  const changes: Change[] = [];
-  phase.steps.forEach((step, i) => {
-    const change = decide(step, facts[i] as (typeof facts)[number]);
-    if (change) changes.push(change);
-  });
-  return { changes, unchanged: phase.steps.length - changes.length };
-}
-
-/** Current contents of the files a dry-run would change (one round trip). */
-async function currentContents(
-  t: Transport,
-  target: Target,
-  steps: readonly FileStep[],
-): Promise<Map<string, string>> {
-  const out = new Map<string, string>();
-  if (steps.length === 0) return out;
-  const script = steps
-    .map(
-      (s) =>
-        `echo '@@file ${s.path}'; if [ -f ${q(s.path)} ]; then base64 -w0 < ${q(s.path)}; echo; fi`,
-    )
-    .join('\n');
-  const res = await t.run(target, script, { what: 'read files for the diff' });
-  let current: string | undefined;
-  for (const line of res.stdout.split('\n')) {
-    if (line.startsWith('@@file ')) current = line.slice(7);
-    else if (current !== undefined && line !== '')
-      out.set(current, Buffer.from(line, 'base64').toString('utf8'));
-  }
-  return out;
-}
-
-/** The title of the last step the apply script announced before failing. */
-export function failedStepTitle(stderr: string): string | undefined {
-  const marks = stderr.split('\n').filter((l) => l.startsWith('@@shoestring-apply '));
-  return marks.at(-1)?.slice('@@shoestring-apply '.length);
-}
-
-/** Removes the apply markers from stderr text. */
-export function stripMarkers(stderr: string): string {
-  return stderr
-    .split('\n')
-    .filter((l) => !l.startsWith('@@shoestring-apply ') && !l.startsWith(SKIPPED_MARK))
-    .join('\n');
-}
-
-/** Titles of guarded commands that found their work already done when applying. */
-export function skippedTitles(stderr: string): Set<string> {
-  return new Set(
-    stderr
-      .split('\n')
-      .filter((l) => l.startsWith(SKIPPED_MARK))
-      .map((l) => l.slice(SKIPPED_MARK.length)),
-  );
-}
-
-export async function runPhase(
-  t: Transport,
-  target: Target,
-  phase: Phase,
-  options: HostRunOptions,
-  reporter: Reporter,
-): Promise<PhaseResult> {
-  reporter.event({ type: 'phase', host: target.name, phase: phase.title });
-  const { changes, unchanged } = await planPhase(t, target, phase);
-  if (changes.length === 0) return { phase: phase.title, changes, unchanged };
-  if (options.dryRun) {
-    // Only files whose content changes are diffed; secret ones are never read back.
-    const fileSteps = changes
-      .filter((c) => c.writesContent === true)
-      .map((c) => c.step)
-      .filter((s): s is FileStep => s.kind === 'file' && s.secret !== true);
-    const before = await currentContents(t, target, fileSteps);
-    for (const c of changes) {
-      const s = c.step;
-      const diff =
-        s.kind === 'file' && c.writesContent === true
-          ? fileDiff(s.path, before.get(s.path), s.content, s.secret === true)
-          : undefined;
-      reporter.event({
-        type: 'change',
-        host: target.name,
-        phase: phase.title,
-        summary: c.summary,
-        ...(diff ? { diff } : {}),
-      });
-    }
-    return { phase: phase.title, changes, unchanged };
-  }
-  const res = await t.run(target, applyScript(changes), { what: phase.title, allowFailure: true });
-  if (res.code !== 0) {
-    const step = failedStepTitle(res.stderr);
-    const stderr = stripMarkers(res.stderr);
-    throw new CommandError(
-      target.name,
-      `${phase.title}${step ? ` › ${step}` : ''}`,
-      res.code,
-      tail(stderr || res.stdout),
-    );
-  }
-  // A guarded command an earlier step made unnecessary did nothing: not a change.
-  const skipped = skippedTitles(res.stderr);
-  const made = changes.filter((c) => !(c.step.kind === 'command' && skipped.has(c.step.title)));
-  for (const c of made)
-    reporter.event({ type: 'change', host: target.name, phase: phase.title, summary: c.summary });
-  return { phase: phase.title, changes: made, unchanged: unchanged + changes.length - made.length };
-}
-
 export interface HostOutcome {
   readonly results: readonly PhaseResult[];
   readonly error: ShoestringError | undefined;
+  /** Titles of the phases not run because the run was stopped (Ctrl-C). */
+  readonly left: readonly string[];
+  /** Whether anything was changed (or, in a dry run, would be). */
+  readonly changed: boolean;
 }
 
-/** Runs every phase on a host in order; stops at the first failure and returns it. */
-export async function runHost(
-  t: Transport,
-  target: Target,
-  sources: readonly PhaseSource[],
-  options: HostRunOptions,
-  reporter: Reporter,
-): Promise<HostOutcome> {
-  const results: PhaseResult[] = [];
-  try {
-    for (const source of sources) {
-      const phases = typeof source === 'function' ? await source() : [source];
-      for (const phase of phases) results.push(await runPhase(t, target, phase, options, reporter));
-    }
-    return { results, error: undefined };
-  } catch (e) {
-    if (e instanceof ShoestringError) return { results, error: e };
-    return {
-      results,
-      error: new ShoestringError(`${target.name}: ${e instanceof Error ? e.message : String(e)}`, {
-        cause: e,
-      }),
+export interface RunnerOptions {
+  readonly dryRun: boolean;
+  readonly reporter: Reporter;
+  readonly stop?: StopSignal;
+  /** Poll interval of gates, ms. */
+  readonly pollMs?: number;
+}
+
+/** A phase with the plan made for it (undefined: plan it when its turn comes). */
+export interface Planned {
+  readonly phase: Phase;
+  readonly plan: PhasePlan | undefined;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function wrap(host: string, e: unknown): ShoestringError {
+  if (e instanceof ShoestringError) return e;
+  return new ShoestringError(`${host}: ${e instanceof Error ? e.message : String(e)}`, {
+    cause: e,
+  });
+}
+
+export class Runner {
+  readonly #t: Transport;
+  readonly #o: RunnerOptions;
+  readonly #turns = new Turns();
+
+  constructor(transport: Transport, options: RunnerOptions) {
+    this.#t = transport;
+    this.#o = options;
+  }
+
+  get dryRun(): boolean {
+    return this.#o.dryRun;
+  }
+
+  get #stop(): StopSignal {
+    return this.#o.stop ?? NEVER_STOP;
+  }
+
+  /** A read-only script (runs in dry runs too); its stdout. */
+  async query(on: Target, script: string, what: string): Promise<string> {
+    const res = await this.#t.run(on, script, { what, timeoutMs: 120_000 });
+    return res.stdout;
+  }
+
+  #stepsOf(phase: Phase, answer: string | undefined): readonly Step[] {
+    return typeof phase.steps === 'function' ? phase.steps(answer ?? '') : phase.steps;
+  }
+
+  /** Plans one phase now (its query first, if it has one). */
+  async planOne(host: Target, phase: Phase): Promise<PhasePlan> {
+    const answer = phase.query
+      ? await this.query(phase.query.on, phase.query.script, `${phase.title} › query`)
+      : undefined;
+    const steps = this.#stepsOf(phase, answer);
+    if (steps.length === 0) return { changes: [], unchanged: 0, pending: [] };
+    const on = phase.on ?? host;
+    const res = await this.#t.run(on, probeScript([steps]), { what: `${phase.title} › probe` });
+    return planPhases([steps], res.stdout, on.name)[0] as PhasePlan;
+  }
+
+  /**
+   * Plans every phase of a host: those that run on the host without a query in one round trip,
+   * the others one by one.
+   */
+  async planHost(host: Target, phases: readonly Phase[]): Promise<Planned[]> {
+    const batch = phases.filter((p) => !p.on && !p.query && typeof p.steps !== 'function');
+    const batchSteps = batch.map((p) => this.#stepsOf(p, undefined));
+    const plans = new Map<Phase, PhasePlan>();
+    if (batchSteps.some((s) => s.length > 0)) {
+      const res = await this.#t.run(host, probeScript(batchSteps), { what: 'probe' });
+      planPhases(batchSteps, res.stdout, host.name).forEach((plan, i) =>
+        plans.set(batch[i] as Phase, plan),
+      );
+    } else batch.forEach((p) => plans.set(p, { changes: [], unchanged: 0, pending: [] }));
+    for (const p of phases) if (!plans.has(p)) plans.set(p, await this.planOne(host, p));
+    return phases.map((phase) => ({ phase, plan: plans.get(phase) }));
+  }
+
+  /** Runs a host's planned phases in order; stops at the first failure or when asked to stop. */
+  async runHost(host: Target, planned: readonly Planned[]): Promise<HostOutcome> {
+    const results: PhaseResult[] = [];
+    let dirty = false;
+    let changed = false;
+    let held: { name: string; release: () => void } | undefined;
+    const release = () => {
+      held?.release();
+      held = undefined;
     };
+    try {
+      for (const [i, { phase, plan: initial }] of planned.entries()) {
+        if (this.#stop.requested) {
+          return {
+            results,
+            error: undefined,
+            left: planned.slice(i).map((p) => p.phase.title),
+            changed,
+          };
+        }
+        if (held && phase.turn !== held.name) release();
+        this.#o.reporter.event({ type: 'phase', host: host.name, phase: phase.title });
+        let plan = !dirty && initial ? initial : await this.planOne(host, phase);
+        if (!hasWork(plan)) {
+          results.push({ phase: phase.title, changes: [], unchanged: plan.unchanged });
+          continue;
+        }
+        changed = true;
+        if (this.#o.dryRun) {
+          await this.#reportDryRun(host, phase, plan);
+          results.push({ phase: phase.title, changes: plan.changes, unchanged: plan.unchanged });
+          continue;
+        }
+        if (phase.turn && held?.name !== phase.turn) {
+          this.#o.reporter.event({
+            type: 'info',
+            host: host.name,
+            message: `waiting for the ${phase.turn} turn`,
+          });
+          held = { name: phase.turn, release: await this.#turns.take(phase.turn) };
+          // Another host may have changed the cluster while this one waited.
+          plan = await this.planOne(host, phase);
+          if (!hasWork(plan)) {
+            results.push({ phase: phase.title, changes: [], unchanged: plan.unchanged });
+            continue;
+          }
+        }
+        dirty = true;
+        results.push(await this.#apply(host, phase, plan, held?.name));
+      }
+      return { results, error: undefined, left: [], changed };
+    } catch (e) {
+      return { results, error: wrap(host.name, e), left: [], changed };
+    } finally {
+      release();
+    }
+  }
+
+  async #apply(host: Target, phase: Phase, plan: PhasePlan, holding: string | undefined) {
+    const on = phase.on ?? host;
+    const where = phase.on ? `on ${phase.on.name}: ` : '';
+    const res = await this.#t.run(on, applyScript(plan), {
+      what: phase.title,
+      allowFailure: true,
+      once: true,
+    });
+    if (res.code !== 0) {
+      const { lastStep } = readApplyStderr(res.stderr);
+      throw new CommandError(
+        host.name,
+        `${where}${phase.title}${lastStep ? ` › ${lastStep}` : ''}`,
+        res.code,
+        tail(withoutMarkers(res.stderr) || res.stdout),
+      );
+    }
+    const { skipped } = readApplyStderr(res.stderr);
+    const made = plan.changes.filter((c) => !skipped.has(c.title));
+    for (const n of plan.pending) {
+      this.#o.reporter.event({
+        type: 'change',
+        host: host.name,
+        phase: phase.title,
+        summary: `${where}${n.action} ${n.service} (left pending by an interrupted run)`,
+      });
+    }
+    for (const c of made)
+      this.#o.reporter.event({
+        type: 'change',
+        host: host.name,
+        phase: phase.title,
+        summary: `${where}${c.summary}`,
+      });
+    const owed = this.#owed(res.stdout, plan);
+    if (owed.length > 0) await this.#finish(host, on, phase, owed, holding);
+    return {
+      phase: phase.title,
+      changes: made,
+      unchanged: plan.unchanged + plan.changes.length - made.length,
+    };
+  }
+
+  /** Turn-bound restarts the apply left to the runner. */
+  #owed(stdout: string, plan: PhasePlan): Notify[] {
+    const lines = readSections(stdout).get(OWED) ?? [];
+    const declared = [...plan.pending, ...plan.changes.flatMap((c) => c.notify)];
+    return lines.flatMap((line) => {
+      const [service, action] = line.split(' ');
+      const n = declared.find((d) => d.service === service && d.turn);
+      return n ? [{ ...n, action: action === 'reload' ? 'reload' : 'restart' } as Notify] : [];
+    });
+  }
+
+  async #finish(
+    host: Target,
+    on: Target,
+    phase: Phase,
+    owed: Notify[],
+    holding: string | undefined,
+  ) {
+    for (const turn of [...new Set(owed.map((n) => n.turn as string))]) {
+      const mine = owed.filter((n) => n.turn === turn);
+      const release =
+        holding === turn
+          ? undefined
+          : (this.#o.reporter.event({
+              type: 'info',
+              host: host.name,
+              message: `waiting for the ${turn} turn`,
+            }),
+            await this.#turns.take(turn));
+      try {
+        const res = await this.#t.run(on, finishScript(mine), {
+          what: `${phase.title} › ${mine.map((n) => `${n.action} ${n.service}`).join(', ')}`,
+          allowFailure: true,
+          once: true,
+        });
+        if (res.code !== 0) {
+          throw new CommandError(
+            host.name,
+            `${phase.title} › ${readApplyStderr(res.stderr).lastStep ?? 'restart'}`,
+            res.code,
+            tail(withoutMarkers(res.stderr) || res.stdout),
+          );
+        }
+        for (const n of mine) {
+          this.#o.reporter.event({
+            type: 'change',
+            host: host.name,
+            phase: phase.title,
+            summary: `${n.action} ${n.service} (one server at a time)`,
+          });
+        }
+      } finally {
+        release?.();
+      }
+    }
+  }
+
+  async #reportDryRun(host: Target, phase: Phase, plan: PhasePlan): Promise<void> {
+    const on = phase.on ?? host;
+    const where = phase.on ? `on ${phase.on.name}: ` : '';
+    const shown = plan.changes.filter((c) => c.content && !c.content.secret);
+    const before = await this.#currentContents(
+      on,
+      shown.map((c) => c.content?.path ?? ''),
+    );
+    for (const n of plan.pending) {
+      this.#o.reporter.event({
+        type: 'change',
+        host: host.name,
+        phase: phase.title,
+        summary: `${where}${n.action} ${n.service} (left pending by an interrupted run)`,
+      });
+    }
+    plan.changes.forEach((c) => {
+      const diff = c.content
+        ? fileDiff(c.content.path, before.get(c.content.path), c.content.text, c.content.secret)
+        : undefined;
+      this.#o.reporter.event({
+        type: 'change',
+        host: host.name,
+        phase: phase.title,
+        summary: `${where}${c.summary}`,
+        ...(diff ? { diff } : {}),
+      });
+    });
+  }
+
+  /** Current contents of files (one round trip); secret files are never asked for. */
+  async #currentContents(on: Target, paths: readonly string[]): Promise<Map<string, string>> {
+    const out = new Map<string, string>();
+    if (paths.length === 0) return out;
+    const script = paths
+      .map(
+        (p, i) => `${section(`file:${i}`)}\nif [ -f ${q(p)} ]; then base64 -w0 < ${q(p)}; echo; fi`,
+      )
+      .join('\n');
+    const res = await this.#t.run(on, script, { what: 'read files for the diff' });
+    const sections = readSections(res.stdout);
+    paths.forEach((p, i) => {
+      const lines = sections.get(`file:${i}`);
+      if (lines && lines.length > 0)
+        out.set(p, Buffer.from(lines.join(''), 'base64').toString('utf8'));
+    });
+    return out;
+  }
+
+  /** Polls a gate until it passes or its budget is spent (throws GateError). */
+  async gate(host: Target, gate: Gate): Promise<void> {
+    const on = gate.on ?? host;
+    const end = Date.now() + gate.seconds * 1000;
+    let why: string | undefined = 'not asked yet';
+    for (;;) {
+      const res = await this.#t.run(on, gate.probe, { what: gate.title, allowFailure: true });
+      why = gate.verdict(res.stdout);
+      if (why === undefined) return;
+      if (Date.now() >= end) break;
+      await sleep(this.#o.pollMs ?? 500);
+    }
+    throw new GateError(`${host.name}: ${gate.title}: ${why}`, { hint: gate.hint });
+  }
+
+  /** A phase on one server before any host runs (cluster-wide work, e.g. removing a member). */
+  async runCluster(on: Target, phase: Phase): Promise<HostOutcome> {
+    const planned = [{ phase, plan: await this.planOne(on, phase) }];
+    return this.runHost(on, planned);
   }
 }

@@ -1,5 +1,6 @@
 /** Preflight facts: one read-only round trip per host, parsed by a pure function. */
 import { FactError } from '../errors.ts';
+import { readSections, section } from '../plan/sections.ts';
 
 export interface HostFacts {
   readonly hostname: string;
@@ -20,6 +21,7 @@ export interface HostFacts {
 }
 
 export const PREFLIGHT_SCRIPT = `
+${section('facts')}
 . /etc/os-release 2>/dev/null || true
 echo "hostname=$(hostname)"
 echo "os_id=\${ID:-unknown}"
@@ -33,12 +35,14 @@ echo "epoch=$(date +%s)"
 echo "container=$(systemd-detect-virt -c 2>/dev/null || echo none)"
 if [ -d /run/systemd/system ]; then echo systemd=yes; else echo systemd=no; fi
 if [ -e /var/lib/shoestring/provisioned ]; then echo provisioned=yes; else echo provisioned=no; fi
-echo "@@listening"
+${section('listening')}
 (ss -ltnpH 2>/dev/null || true) | awk '{print $4" "$6}'
 `;
 
 export function parsePreflight(output: string, host: string): HostFacts {
-  const [head = '', listeningText = ''] = output.split('@@listening');
+  const sections = readSections(output);
+  const head = (sections.get('facts') ?? []).join('\n');
+  const listeningText = (sections.get('listening') ?? []).join('\n');
   const kv = new Map<string, string>();
   for (const line of head.split('\n')) {
     const i = line.indexOf('=');

@@ -8,11 +8,16 @@ import { parsePreflight, PREFLIGHT_SCRIPT, type HostFacts } from '../preflight/p
 import { assertBridge } from '../lab/network.ts';
 import { pMap, Transport, type Target } from '../ssh/transport.ts';
 import type { ClusterServer } from '../components/types.ts';
+import { describeApps, readApps, type App } from '../apps/discover.ts';
+import { APPS_SOURCE } from '../components/apps.ts';
+import { PORTS } from '../components/ports.ts';
 
 export interface Inputs {
   readonly config: Config;
   readonly servers: readonly Server[];
   readonly serversFile: string;
+  /** The apps under apps/, validated. */
+  readonly apps: readonly App[];
 }
 
 export interface InputPaths {
@@ -44,7 +49,8 @@ export function loadInputs(paths: InputPaths): Inputs {
   }
   const config = loadConfigFile(paths.env);
   const servers = parseServers(readFileSync(paths.servers, 'utf8'), paths.servers);
-  return { config, servers, serversFile: paths.servers };
+  const apps = describeApps(readApps(APPS_SOURCE), config.domain, PORTS.appsFrom);
+  return { config, servers, serversFile: paths.servers, apps };
 }
 
 export function makeTransport(config: Config): Transport {

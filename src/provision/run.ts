@@ -1,17 +1,21 @@
 /**
- * The provision pipeline: inputs → preflight → groups → (per group: provision hosts in
- * parallel → health gate) → summary. Stops at the first failing group; later groups are
- * left untouched.
+ * The provision pipeline: inputs → preflight → components' cluster-wide preparation → every host
+ * planned in parallel (one probe round trip each) → rolling groups of the hosts that have work
+ * (per group: provision hosts in parallel → health gates) → summary. Hosts with nothing to change
+ * are not rolled. Stops at the first failing group (later groups are left untouched), and after
+ * the running phases on Ctrl-C.
  */
+import type { Component, ClusterContext, ClusterIO, HostContext } from '../components/types.ts';
 import { ConfigError, ShoestringError } from '../errors.ts';
-import { unsupportedSettings } from './unsupported.ts';
-import type { Component, ClusterContext, ClusterServer, HostContext } from '../components/types.ts';
 import type { HostSummary, Reporter } from '../plan/events.ts';
-import { splitGroups } from '../plan/rolling.ts';
-import { runHost } from '../plan/runner.ts';
-import { checkCluster, checkHost } from '../preflight/check.ts';
-import { pMap } from '../ssh/transport.ts';
-import { gatherFacts, makeTransport, type Inputs } from './context.ts';
+import { hasWork } from '../plan/probe.ts';
+import { groupsOf } from '../plan/rolling.ts';
+import { Runner, type Planned } from '../plan/runner.ts';
+import { NEVER_STOP, type StopSignal } from '../plan/turns.ts';
+import { pMap } from '../util/pmap.ts';
+import { makeTransport, type Inputs } from './context.ts';
+import { preflight } from './preflight.ts';
+import { unsupportedSettings } from './unsupported.ts';
 
 export interface ProvisionOptions {
   readonly dryRun: boolean;
@@ -19,11 +23,20 @@ export interface ProvisionOptions {
   /** Fraction of the fleet per group; undefined = 0.5 when the cluster serves, else all at once. */
   readonly percent: number | undefined;
   readonly components: readonly Component[];
+  readonly stop?: StopSignal;
 }
 
 export interface ProvisionResult {
   readonly hosts: HostSummary[];
   readonly ok: boolean;
+  /** Stopped by Ctrl-C before the end. */
+  readonly interrupted: boolean;
+}
+
+interface HostWork {
+  readonly ctx: HostContext;
+  readonly planned: Planned[];
+  readonly states: ReadonlyMap<Component, unknown>;
 }
 
 export async function provision(
@@ -32,9 +45,7 @@ export async function provision(
   reporter: Reporter,
 ): Promise<ProvisionResult> {
   const started = Date.now();
-  const transport = makeTransport(inputs.config);
-  const servers = inputs.servers;
-
+  const stop = options.stop ?? NEVER_STOP;
   const unsupported = unsupportedSettings(inputs.config);
   if (unsupported.refuse.length > 0) {
     throw new ConfigError(
@@ -43,81 +54,81 @@ export async function provision(
     );
   }
   for (const w of unsupported.warn) reporter.event({ type: 'warn', host: 'settings', message: w });
-  reporter.event({ type: 'stage', title: 'Preflight', hosts: servers.length });
-  const gathered = await gatherFacts(transport, servers, options.parallel);
-  const problems: string[] = gathered.failures.map((f) => f.message);
-  const hostnames = new Map<string, string>();
-  gathered.servers.forEach((s, i) => {
-    const verdict = checkHost({
-      host: s.server.spec,
-      facts: s.facts,
-      localEpoch: gathered.epochs[i] ?? Math.floor(Date.now() / 1000),
-      database: inputs.config.database,
-      webServer: inputs.config.webServer,
-    });
-    problems.push(...verdict.problems);
-    for (const w of verdict.warnings)
-      reporter.event({ type: 'warn', host: s.server.spec, message: w });
-    const other = hostnames.get(s.hostname);
-    if (other)
-      problems.push(
-        `${s.server.spec}: host name ${s.hostname} is also ${other}'s; every server needs its own name`,
-      );
-    hostnames.set(s.hostname, s.server.spec);
-  });
-  for (const w of checkCluster(servers.length).warnings)
-    reporter.event({ type: 'warn', host: 'cluster', message: w });
-  if (problems.length > 0) {
-    for (const p of problems) reporter.event({ type: 'warn', host: 'preflight', message: p });
-    throw new ShoestringError(
-      `preflight found ${problems.length} problem(s); nothing was changed`,
-      {
-        hint: 'fix the problems listed above and run again',
-      },
-    );
-  }
-  // Keep servers.txt order (gatherFacts already does).
-  const cluster: ClusterServer[] = gathered.servers;
+  const transport = makeTransport(inputs.config);
+  const cluster = await preflight(transport, inputs, options.parallel, reporter);
   const serving = cluster.some((s) => s.facts.provisioned);
   const fraction = options.percent ?? (serving ? 0.5 : 1);
-  const groups = splitGroups(cluster, fraction);
-  const first = groups[0] ?? [];
+  const first = groupsOf(cluster, cluster.length, fraction)[0] ?? [];
   const ctx: ClusterContext = {
     config: inputs.config,
     servers: cluster,
-    transport,
-    dryRun: options.dryRun,
+    apps: inputs.apps,
     // Hosts worked on at the same time first: all of the first group when --parallel allows.
     startTogether: new Set(first.length <= options.parallel ? first.map((s) => s.hostname) : []),
   };
-  for (const c of options.components) if (c.prepare) await c.prepare(ctx);
+  const runner = new Runner(transport, { dryRun: options.dryRun, reporter, stop });
+  const io: ClusterIO = {
+    query: (on, script, what) => runner.query(on.target, script, what),
+    async apply(on, phase) {
+      const outcome = await runner.runCluster(on.target, phase);
+      if (outcome.error) throw outcome.error;
+    },
+  };
+  const states = new Map<Component, unknown>();
+  for (const c of options.components) if (c.prepare) states.set(c, await c.prepare(ctx, io));
+
+  reporter.event({ type: 'stage', title: 'Plan', hosts: cluster.length });
+  const work: HostWork[] = await pMap(cluster, options.parallel, async (self) => {
+    const hctx: HostContext = { ...ctx, self };
+    const phases = options.components.flatMap((c) => c.phases(hctx, states.get(c)));
+    return { ctx: hctx, planned: await runner.planHost(self.target, phases), states };
+  });
 
   const summaries: HostSummary[] = [];
+  const todo = work.filter((w) => w.planned.some((p) => p.plan === undefined || hasWork(p.plan)));
+  for (const w of work) {
+    if (todo.includes(w)) continue;
+    const summary = summarize(w);
+    summaries.push(summary);
+    reporter.event({ type: 'host-done', summary });
+  }
+  const groups = groupsOf(todo, cluster.length, fraction);
   let failed = false;
+  let interrupted = false;
   for (const [gi, group] of groups.entries()) {
+    if (stop.requested) {
+      interrupted = true;
+      untouched(groups.slice(gi).flat(), reporter);
+      break;
+    }
     const label =
       groups.length > 1
-        ? `Group ${gi + 1}/${groups.length}: ${group.map((s) => s.server.spec).join(', ')}`
+        ? `Group ${gi + 1}/${groups.length}: ${group.map((w) => w.ctx.self.server.spec).join(', ')}`
         : 'Provision';
     reporter.event({
       type: 'stage',
       title: `${label}${options.dryRun ? ' (dry run)' : ''}`,
       hosts: group.length,
     });
-    const results = await pMap(group, options.parallel, (self) =>
-      provisionHost({ ...ctx, self }, options, reporter),
+    const results = await pMap(group, options.parallel, (w) =>
+      provisionHost(runner, w, options, reporter),
     );
-    summaries.push(...results);
-    if (results.some((r) => r.failed)) {
+    summaries.push(...results.map((r) => r.summary));
+    if (results.some((r) => r.left.length > 0)) interrupted = true;
+    if (results.some((r) => r.summary.failed)) {
       failed = true;
       const rest = groups.slice(gi + 1).flat();
       if (rest.length > 0) {
         reporter.event({
           type: 'warn',
           host: 'rollout',
-          message: `stopped: ${rest.map((s) => s.server.spec).join(', ')} left untouched`,
+          message: `stopped: ${rest.map((w) => w.ctx.self.server.spec).join(', ')} left untouched`,
         });
       }
+      break;
+    }
+    if (interrupted) {
+      untouched(groups.slice(gi + 1).flat(), reporter);
       break;
     }
   }
@@ -127,44 +138,60 @@ export async function provision(
     seconds: (Date.now() - started) / 1000,
     dryRun: options.dryRun,
   });
-  return { hosts: summaries, ok: !failed };
+  return { hosts: summaries, ok: !failed && !interrupted, interrupted };
+}
+
+function untouched(rest: readonly HostWork[], reporter: Reporter): void {
+  if (rest.length === 0) return;
+  reporter.event({
+    type: 'warn',
+    host: 'interrupted',
+    message: `not started: ${rest.map((w) => w.ctx.self.server.spec).join(', ')}`,
+  });
+}
+
+/** A host with nothing to change: not rolled, no gates. */
+function summarize(w: HostWork): HostSummary {
+  return {
+    host: w.ctx.self.server.spec,
+    changed: 0,
+    unchanged: w.planned.reduce((a, p) => a + (p.plan?.unchanged ?? 0), 0),
+    failed: false,
+    seconds: 0,
+  };
 }
 
 async function provisionHost(
-  ctx: HostContext,
+  runner: Runner,
+  w: HostWork,
   options: ProvisionOptions,
   reporter: Reporter,
-): Promise<HostSummary> {
+): Promise<{ summary: HostSummary; left: readonly string[] }> {
   const started = Date.now();
-  const host = ctx.self.server.spec;
-  const sources = options.components.flatMap((c) => c.phases(ctx));
-  let outcome;
-  try {
-    outcome = await runHost(
-      ctx.transport,
-      ctx.self.target,
-      sources,
-      { dryRun: options.dryRun },
-      reporter,
-    );
-  } finally {
-    for (const c of options.components) c.hostDone?.(ctx);
-  }
+  const target = w.ctx.self.target;
+  const outcome = await runner.runHost(target, w.planned);
   let error = outcome.error;
-  if (!error && !options.dryRun) {
+  if (!error && outcome.changed && !options.dryRun && outcome.left.length === 0) {
     for (const c of options.components) {
-      if (!c.gate) continue;
-      try {
-        await c.gate(ctx);
-      } catch (e) {
-        error =
-          e instanceof ShoestringError
-            ? e
-            : new ShoestringError(`${host}: ${c.name} health gate: ${String(e)}`);
-        break;
+      for (const gate of c.gates?.(w.ctx, w.states.get(c)) ?? []) {
+        try {
+          await runner.gate(target, gate);
+        } catch (e) {
+          error = e instanceof ShoestringError ? e : new ShoestringError(String(e));
+        }
+        if (error) break;
       }
+      if (error) break;
     }
   }
+  if (outcome.left.length > 0) {
+    reporter.event({
+      type: 'warn',
+      host: target.name,
+      message: `interrupted; left for the next run: ${outcome.left.join(', ')}`,
+    });
+  }
+  const host = w.ctx.self.server.spec;
   const summary: HostSummary = {
     host,
     changed: outcome.results.reduce((a, r) => a + r.changes.length, 0),
@@ -174,5 +201,5 @@ async function provisionHost(
     ...(error ? { error: error.message.replace(`${host}: `, '') } : {}),
   };
   reporter.event({ type: 'host-done', summary });
-  return summary;
+  return { summary, left: outcome.left };
 }

@@ -32,3 +32,14 @@ export function isRetryable(reason: ConnectFailure): boolean {
 export function backoffMs(retry: number): number {
   return Math.min(8000, 1000 * 2 ** (retry - 1));
 }
+
+/**
+ * Whether a connection failure happened before any remote command could start (nothing was
+ * sent: safe to send again). Anything else, e.g. a session that timed out or was cut while the
+ * script ran, may have left the script running: a script that changes things is not resent.
+ */
+export function failedBeforeSession(stderr: string): boolean {
+  return /connect to host .* port \d+: (Connection refused|Connection timed out|No route to host|Network is unreachable)|Could not resolve hostname|kex_exchange_identification|Connection closed by [^ ]+ port \d+\s*$|Control socket connect/im.test(
+    stderr,
+  );
+}

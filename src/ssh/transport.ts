@@ -10,15 +10,10 @@ import { dirname } from 'node:path';
 import { tmpdir } from 'node:os';
 import { CommandError, ConnectError, tail } from '../errors.ts';
 import { redact } from '../redact.ts';
-import { backoffMs, classifySshFailure, isRetryable } from './classify.ts';
+import { backoffMs, classifySshFailure, failedBeforeSession, isRetryable } from './classify.ts';
+import type { Target } from './target.ts';
 
-export interface Target {
-  /** Display name (the servers.txt entry). */
-  readonly name: string;
-  readonly host: string;
-  readonly user?: string | undefined;
-  readonly port?: number | undefined;
-}
+export type { Target } from './target.ts';
 
 export interface TransportOptions {
   readonly user?: string | undefined;
@@ -39,6 +34,11 @@ export interface RunOptions {
   readonly timeoutMs?: number;
   /** Resolve with the result instead of throwing when the script exits non-zero. */
   readonly allowFailure?: boolean;
+  /**
+   * The script changes things: send it again only when the connection failed before any session
+   * started. (A cut session may have left the first copy running.)
+   */
+  readonly once?: boolean;
 }
 
 export interface RunResult {
@@ -127,7 +127,8 @@ export class Transport {
       if (result.code === 0) return result;
       const failure = classifySshFailure(result.code, result.stderr);
       if (failure) {
-        if (isRetryable(failure) && attempt < retries) {
+        const resend = !options.once || failedBeforeSession(result.stderr);
+        if (isRetryable(failure) && attempt < retries && resend) {
           await sleep(backoffMs(attempt + 1));
           continue;
         }
@@ -157,7 +158,9 @@ function spawnSsh(args: string[], stdin: string, timeoutMs: number): Promise<Run
   return new Promise((resolvePromise, reject) => {
     // stdio: the master connection started by ControlMaster=auto keeps stderr open; ssh's
     // ControlPersist forks it into the background, so only wait for 'exit' + our pipes' end.
-    const child = spawn('ssh', args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    // Its own process group: a Ctrl-C at the terminal reaches Shoestring, which lets the running
+    // phase end, instead of cutting every script mid-way.
+    const child = spawn('ssh', args, { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
     const out: Buffer[] = [];
     const errOut: Buffer[] = [];
     child.stdout.on('data', (d: Buffer) => out.push(d));
@@ -201,20 +204,4 @@ function spawnSsh(args: string[], stdin: string, timeoutMs: number): Promise<Run
   });
 }
 
-/** Runs `fn` over items with at most `limit` running at once; results in input order. */
-export async function pMap<T, R>(
-  items: readonly T[],
-  limit: number,
-  fn: (item: T, index: number) => Promise<R>,
-): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await fn(items[i] as T, i);
-    }
-  });
-  await Promise.all(workers);
-  return results;
-}
+export { pMap } from '../util/pmap.ts';

@@ -2,27 +2,23 @@
  * status.ts's probe: one read-only script per server (one SSH round trip) printing marked
  * sections, and a pure parser turning them into one row of the status table.
  */
+import { section, textSections } from '../plan/sections.ts';
 import { PORTS } from '../components/ports.ts';
 import { PROXY_SERVICE } from '../components/etcd-proxy.ts';
-import {
-  answerVerdict,
-  ETCD_QUERY_SCRIPT,
-  parseEtcdAnswer,
-  splitSections,
-} from '../etcd/remote.ts';
+import { answerVerdict, ETCD_QUERY_SCRIPT, parseEtcdAnswer } from '../etcd/remote.ts';
 
 export const STATUS_SCRIPT = [
-  `echo '@@hostname'; hostname`,
+  `${section('hostname')}; hostname`,
   ETCD_QUERY_SCRIPT,
-  `echo '@@services'`,
+  `${section('services')}`,
   `for u in etcd ${PROXY_SERVICE} apache2 nginx uwsgi-emperor mariadb; do echo "$u $(systemctl is-active "$u" 2>/dev/null || true)"; done`,
-  `echo '@@healthz'`,
+  `${section('healthz')}`,
   `curl -s -o /dev/null -m 3 -w '%{http_code}' http://127.0.0.1/healthz 2>/dev/null || true; echo`,
-  `echo '@@fastrouter'`,
+  `${section('fastrouter')}`,
   `timeout 2 bash -c 'cat < /dev/tcp/127.0.0.1/${PORTS.fastrouterStats}' 2>/dev/null || true; echo`,
-  `echo '@@emperor'`,
+  `${section('emperor')}`,
   `timeout 2 bash -c 'cat < /dev/tcp/127.0.0.1/${PORTS.emperorStats}' 2>/dev/null || true; echo`,
-  `echo '@@db'`,
+  `${section('db')}`,
   `if command -v mariadb >/dev/null && systemctl is-active -q mariadb; then mariadb -N -B -e "SHOW GLOBAL STATUS WHERE Variable_name IN ('wsrep_local_state_comment','wsrep_cluster_size','wsrep_cluster_status')" 2>/dev/null || echo error; fi`,
 ].join('\n');
 
@@ -75,7 +71,7 @@ export function unreachableRow(server: string, why: string): StatusRow {
 }
 
 export function parseStatusOutput(server: string, output: string): StatusRow {
-  const sec = splitSections(output);
+  const sec = textSections(output);
   const services = new Map(
     (sec.get('services') ?? '')
       .split('\n')

@@ -23,19 +23,19 @@ test('PEM sections decode; anything else is no CA', () => {
 test('a server report: disk CA, etcd CA, data dir and membership', () => {
   clearSecrets();
   const out = [
-    '@@ca_crt',
+    '@@shoestring:ca_crt',
     b64(CERT),
-    '@@ca_key',
+    '@@shoestring:ca_key',
     b64(KEY),
-    '@@etcd_ca_crt',
+    '@@shoestring:etcd_ca_crt',
     range(CERT),
-    '@@etcd_ca_key',
+    '@@shoestring:etcd_ca_key',
     range(KEY),
-    '@@initialized',
+    '@@shoestring:initialized',
     'yes',
-    '@@status',
+    '@@shoestring:status',
     '{"header":{"member_id":"12"},"leader":"12"}',
-    '@@members',
+    '@@shoestring:members',
     '{"members":[{"ID":"12","name":"s1","peerURLs":["https://10.0.0.1:2380"]}]}',
   ].join('\n');
   const r = parseReport({ hostname: 's1', address: '10.0.0.1' }, out);
@@ -50,7 +50,7 @@ test('a server report: disk CA, etcd CA, data dir and membership', () => {
 test('a fresh server reports nothing', () => {
   const r = parseReport(
     { hostname: 's2', address: '10.0.0.2' },
-    '@@ca_crt\n@@etcd_ca_crt\n\n@@etcd_ca_key\n\n@@initialized\nno\n@@status\n\n@@members\n',
+    '@@shoestring:ca_crt\n@@shoestring:etcd_ca_crt\n\n@@shoestring:etcd_ca_key\n\n@@shoestring:initialized\nno\n@@shoestring:status\n\n@@shoestring:members\n',
   );
   assert.is(r.disk, undefined);
   assert.is(r.etcd, undefined);

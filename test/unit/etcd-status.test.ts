@@ -73,7 +73,7 @@ const etcdctlMembers = `{"header":{"cluster_id":14841639068965178418},"members":
 
 test('a member answers for itself: leader or follower, and the leader address', () => {
   const out = (leader: string) =>
-    `@@role\nmember\n@@status\n${gateway(leader)}\n@@members\n${etcdctlMembers}\n`;
+    `@@shoestring:role\nmember\n@@shoestring:status\n${gateway(leader)}\n@@shoestring:members\n${etcdctlMembers}\n`;
   const a = answerFromOutput(out(ME));
   assert.is(a.verdict.state, 'leader');
   assert.is(a.proxy, false);
@@ -83,7 +83,7 @@ test('a member answers for itself: leader or follower, and the leader address', 
 
 test('a proxy is never the leader, even when its proxy reached the leader', () => {
   // Through the proxy, the status is the leader's own (member_id = leader).
-  const out = `@@role\nproxy\n@@status\n${etcdctlStatus(OTHER, OTHER)}\n@@members\n${etcdctlMembers}\n`;
+  const out = `@@shoestring:role\nproxy\n@@shoestring:status\n${etcdctlStatus(OTHER, OTHER)}\n@@shoestring:members\n${etcdctlMembers}\n`;
   const a = answerFromOutput(out);
   assert.is(a.proxy, true);
   assert.is(a.verdict.state, 'follower');
@@ -92,10 +92,14 @@ test('a proxy is never the leader, even when its proxy reached the leader', () =
 });
 
 test('a proxy that reaches no voter, or a cluster without leader: cannot tell', () => {
-  const none = answerFromOutput('@@role\nproxy\n@@status\n\n@@members\n\n');
+  const none = answerFromOutput(
+    '@@shoestring:role\nproxy\n@@shoestring:status\n\n@@shoestring:members\n\n',
+  );
   assert.is(verdictExitCode(none.verdict), 2);
   assert.match(none.verdict.state === 'unknown' ? none.verdict.reason : '', /proxy/);
-  const noLeader = answerFromOutput(`@@role\nproxy\n@@status\n${etcdctlStatus(ME, '0')}\n`);
+  const noLeader = answerFromOutput(
+    `@@shoestring:role\nproxy\n@@shoestring:status\n${etcdctlStatus(ME, '0')}\n`,
+  );
   assert.is(verdictExitCode(noLeader.verdict), 2);
 });
 

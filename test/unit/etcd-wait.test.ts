@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:http';
-import { settled, waitHealthy } from '../../src/components/etcd.ts';
+import { settled, waitHealthy } from '../../src/components/etcd-health.ts';
 
 // A stand-in for etcd's /health on loopback (the port the scripts ask).
 async function fakeEtcd(healthy: boolean) {

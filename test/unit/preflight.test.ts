@@ -5,7 +5,8 @@ import { parsePreflight } from '../../src/preflight/probe.ts';
 import { classifySshFailure, backoffMs } from '../../src/ssh/classify.ts';
 import { q } from '../../src/ssh/quote.ts';
 
-const sample = `hostname=s1
+const sample = `@@shoestring:facts
+hostname=s1
 os_id=debian
 os_version=12
 os_pretty=Debian GNU/Linux 12 (bookworm)
@@ -17,7 +18,7 @@ epoch=1700000000
 container=systemd-nspawn
 systemd=yes
 provisioned=no
-@@listening
+@@shoestring:listening
 0.0.0.0:22 users:(("sshd",pid=1,fd=3))
 0.0.0.0:80 users:(("nginx",pid=2,fd=3))
 127.0.0.1:2379 users:(("etcd",pid=3,fd=3))

@@ -25,30 +25,30 @@ function output(o: {
     ],
   };
   return [
-    '@@hostname',
+    '@@shoestring:hostname',
     's1',
-    '@@status',
+    '@@shoestring:status',
     `{"header":{"member_id":"${ME}"},"leader":"${o.leader}","version":"3.4.23"}`,
-    '@@members',
+    '@@shoestring:members',
     `{"members":[{"ID":"${ME}","name":"s1","peerURLs":["https://10.0.0.1:2380"]},{"ID":"${OTHER}","name":"s2","peerURLs":["https://10.0.0.2:2380"]}]}`,
-    '@@services',
+    '@@shoestring:services',
     'etcd active',
     `apache2 ${o.front === 'apache' ? 'active' : 'inactive'}`,
     `nginx ${o.front === 'nginx' ? 'active' : 'inactive'}`,
     'uwsgi-emperor active',
     'mariadb inactive',
-    '@@healthz',
+    '@@shoestring:healthz',
     o.healthz ?? '200',
-    '@@fastrouter',
+    '@@shoestring:fastrouter',
     JSON.stringify(fr),
-    '@@emperor',
+    '@@shoestring:emperor',
     JSON.stringify({
       vassals: [
         { id: 'fastrouter.ini', pid: 10 },
         { id: 'app-app1.ini', pid: 11 },
       ],
     }),
-    '@@db',
+    '@@shoestring:db',
     o.db ?? '',
   ].join('\n');
 }
@@ -109,10 +109,10 @@ test('garbage output gives an unhealthy row, not an exception', () => {
 
 test('a proxy server: its own etcd cell, never the leader', () => {
   const proxied = output({ leader: ME, front: 'apache' })
-    .replace('@@status\n', '@@role\nproxy\n@@status\n')
+    .replace('@@shoestring:status\n', '@@shoestring:role\nproxy\n@@shoestring:status\n')
     .replace(
-      /@@status\n.*\n/,
-      `@@status\n[{"Endpoint":"127.0.0.1:2379","Status":{"header":{"member_id":${ME}},"leader":${ME}}}]\n`,
+      /@@shoestring:status\n.*\n/,
+      `@@shoestring:status\n[{"Endpoint":"127.0.0.1:2379","Status":{"header":{"member_id":${ME}},"leader":${ME}}}]\n`,
     )
     .replace('etcd active', 'etcd inactive\nshoestring-etcd-proxy active');
   const r = parseStatusOutput('10.0.0.6', proxied);

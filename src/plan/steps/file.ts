@@ -1,0 +1,153 @@
+/**
+ * A file with exact content, owner and mode. Idempotence: rewritten only when its sha256 differs;
+ * owner/mode fixed in place. Written atomically (temp file beside it, then rename); a file with a
+ * validator is checked in place and the previous file put back when the check fails, so a bad
+ * file never stays live.
+ */
+import { createHash } from 'node:crypto';
+import { dirname } from 'node:path';
+import { q } from '../../ssh/quote.ts';
+import { ProbeOutputError, ROOT, type Change, type Notify, type StepKind } from './types.ts';
+
+export interface FileStep {
+  readonly kind: 'file';
+  readonly title: string;
+  readonly path: string;
+  readonly content: string;
+  /** Octal, e.g. '0644'. */
+  readonly mode: string;
+  readonly owner: string;
+  readonly group: string;
+  readonly notify?: readonly Notify[];
+  /** Content is secret: never shown in diffs, never read back. */
+  readonly secret?: boolean;
+  /**
+   * Checks the configuration with the new file in place (`apache2ctl -t`, `nginx -t`...); when
+   * it fails, the previous file (or none) is put back and the step fails.
+   */
+  readonly validate?: string;
+}
+
+export type FileFact =
+  | { readonly exists: false }
+  | {
+      readonly exists: true;
+      readonly mode: string;
+      readonly owner: string;
+      readonly group: string;
+      readonly sha256: string;
+    };
+
+type FileOptions = Partial<
+  Pick<FileStep, 'mode' | 'owner' | 'group' | 'notify' | 'secret' | 'title' | 'validate'>
+>;
+
+export function file(path: string, content: string, options: FileOptions = {}): FileStep {
+  return {
+    kind: 'file',
+    title: options.title ?? `File ${path}`,
+    path,
+    content,
+    mode: options.mode ?? '0644',
+    owner: options.owner ?? ROOT.owner,
+    group: options.group ?? ROOT.group,
+    ...(options.notify ? { notify: options.notify } : {}),
+    ...(options.secret ? { secret: true } : {}),
+    ...(options.validate ? { validate: options.validate } : {}),
+  };
+}
+
+export function sha256(text: string): string {
+  return createHash('sha256').update(text, 'utf8').digest('hex');
+}
+
+/** Normalises a mode to four octal digits ('644' → '0644'). */
+export function normMode(mode: string): string {
+  return mode.padStart(4, '0');
+}
+
+/** A heredoc delimiter that cannot occur in base64 text. */
+const EOF_MARK = 'SHOESTRING_EOF';
+
+/**
+ * Shell writing `content` to `path` atomically. The temp file is removed on every exit path
+ * (`shoestring_on_exit`, from the apply prelude), and temp files an interrupted run left beside
+ * the file are removed first.
+ */
+export function writeFileScript(step: FileStep): string {
+  const { path, content } = step;
+  const b64 = Buffer.from(content, 'utf8')
+    .toString('base64')
+    .replace(/(.{76})/g, '$1\n');
+  const lines = [
+    `mkdir -p ${q(dirname(path))}`,
+    `rm -f ${q(path)}.shoestring.??????`,
+    `tmp=$(mktemp ${q(`${path}.shoestring.XXXXXX`)})`,
+    `shoestring_on_exit "rm -f '$tmp'"`,
+    `base64 -d > "$tmp" <<'${EOF_MARK}'`,
+    b64,
+    EOF_MARK,
+    `chown ${q(`${step.owner}:${step.group}`)} "$tmp"`,
+    `chmod ${q(normMode(step.mode))} "$tmp"`,
+  ];
+  if (!step.validate) return [...lines, `mv -f "$tmp" ${q(path)}`].join('\n');
+  const old = `${path}.shoestring-previous`;
+  return [
+    ...lines,
+    `if [ -e ${q(path)} ]; then cp -p ${q(path)} ${q(old)}; had=1; else had=0; fi`,
+    `mv -f "$tmp" ${q(path)}`,
+    `if ! out=$( { ${step.validate} ; } 2>&1); then`,
+    `  if [ "$had" = 1 ]; then mv -f ${q(old)} ${q(path)}; else rm -f ${q(path)}; fi`,
+    `  printf '%s\\n' "$out" | tail -n 5 >&2`,
+    `  echo ${q(`${path}: the new file fails its check (${step.validate}); the previous one is back`)} >&2`,
+    `  exit 1`,
+    `fi`,
+    `rm -f ${q(old)}`,
+  ].join('\n');
+}
+
+export const fileKind: StepKind<FileStep, FileFact> = {
+  probe: (s) =>
+    `if [ -f ${q(s.path)} ] && [ ! -L ${q(s.path)} ]; then stat -c '%a %U %G' ${q(s.path)}; sha256sum < ${q(s.path)} | cut -d' ' -f1; else echo MISSING; fi`,
+  parse(_step, lines) {
+    if (lines[0] === 'MISSING') return { exists: false };
+    const [mode, owner, group] = (lines[0] ?? '').split(' ');
+    const sum = lines[1] ?? '';
+    if (!mode || !owner || !group || !/^[0-9a-f]{64}$/.test(sum))
+      throw new ProbeOutputError(lines.join(' | '));
+    return { exists: true, mode: normMode(mode), owner, group, sha256: sum };
+  },
+  decide(step, fact): Change | null {
+    const mode = normMode(step.mode);
+    const notify = step.notify ?? [];
+    const content = { path: step.path, text: step.content, secret: step.secret === true };
+    if (!fact.exists || fact.sha256 !== sha256(step.content)) {
+      return {
+        title: step.title,
+        summary: fact.exists
+          ? `update ${step.path}`
+          : `create ${step.path} (${mode} ${step.owner}:${step.group})`,
+        script: writeFileScript(step),
+        notify,
+        content,
+      };
+    }
+    const fixes: string[] = [];
+    const parts: string[] = [];
+    if (fact.owner !== step.owner || fact.group !== step.group) {
+      fixes.push(`chown ${q(`${step.owner}:${step.group}`)} ${q(step.path)}`);
+      parts.push(`owner ${fact.owner}:${fact.group} → ${step.owner}:${step.group}`);
+    }
+    if (fact.mode !== mode) {
+      fixes.push(`chmod ${q(mode)} ${q(step.path)}`);
+      parts.push(`mode ${fact.mode} → ${mode}`);
+    }
+    if (fixes.length === 0) return null;
+    return {
+      title: step.title,
+      summary: `fix ${step.path}: ${parts.join(', ')}`,
+      script: fixes.join('\n'),
+      notify,
+    };
+  },
+};

@@ -1,0 +1,74 @@
+/** A systemd service enabled/disabled and running/stopped. Idempotence: only what differs. */
+import { q } from '../../ssh/quote.ts';
+import type { Change, StepKind } from './types.ts';
+
+export interface ServiceStep {
+  readonly kind: 'service';
+  readonly title: string;
+  readonly name: string;
+  readonly enabled: boolean;
+  /** undefined: leave it running or stopped as it is. */
+  readonly running: boolean | undefined;
+}
+
+export interface ServiceFact {
+  /** `systemctl is-enabled` (empty when the unit does not exist). */
+  readonly enabled: string;
+  /** `systemctl is-active`. */
+  readonly active: string;
+}
+
+export function service(
+  name: string,
+  options: { enabled?: boolean; running?: boolean | 'leave' } = {},
+): ServiceStep {
+  const running = options.running ?? true;
+  return {
+    kind: 'service',
+    title: `Service ${name}`,
+    name,
+    enabled: options.enabled ?? true,
+    running: running === 'leave' ? undefined : running,
+  };
+}
+
+const ENABLED = new Set(['enabled', 'enabled-runtime', 'static', 'generated', 'alias']);
+const ACTIVE = new Set(['active', 'reloading', 'activating']);
+
+export const serviceKind: StepKind<ServiceStep, ServiceFact> = {
+  probe: (s) =>
+    `echo "$(systemctl is-enabled ${q(s.name)} 2>/dev/null || true)"; echo "$(systemctl is-active ${q(s.name)} 2>/dev/null || true)"`,
+  parse: (_s, lines) => ({ enabled: lines[0] ?? '', active: lines[1] ?? '' }),
+  decide(step, fact): Change | null {
+    const cmds: string[] = [];
+    const what: string[] = [];
+    const enabled = ENABLED.has(fact.enabled);
+    const active = ACTIVE.has(fact.active);
+    if (step.enabled && !enabled) {
+      cmds.push(`systemctl enable -q ${q(step.name)}`);
+      what.push('enable');
+    }
+    if (!step.enabled && enabled && fact.enabled !== 'static') {
+      cmds.push(`systemctl disable -q ${q(step.name)}`);
+      what.push('disable');
+    }
+    let starts: string | undefined;
+    if (step.running === true && !active) {
+      cmds.push(`systemctl start ${q(step.name)}`);
+      what.push('start');
+      starts = step.name;
+    }
+    if (step.running === false && active) {
+      cmds.push(`systemctl stop ${q(step.name)}`);
+      what.push('stop');
+    }
+    if (cmds.length === 0) return null;
+    return {
+      title: step.title,
+      summary: `${what.join(' + ')} ${step.name}`,
+      script: cmds.join('\n'),
+      notify: [],
+      ...(starts ? { starts } : {}),
+    };
+  },
+};

@@ -1,0 +1,80 @@
+/**
+ * Destroy: the components' teardown phases (steps that make things absent), run by the same
+ * runner as provision, one named server after the other. A dry run probes and shows what would
+ * change, with diffs, and changes nothing.
+ */
+import type { ClusterContext, Component } from '../components/types.ts';
+import type { HostSummary, Reporter } from '../plan/events.ts';
+import { Runner } from '../plan/runner.ts';
+import type { Transport } from '../ssh/transport.ts';
+import { gatherFacts, type Inputs } from './context.ts';
+
+export interface DestroyOptions {
+  readonly dryRun: boolean;
+  /** In the order their teardown runs (reverse provisioning order). */
+  readonly components: readonly Component[];
+  readonly reporter: Reporter;
+}
+
+/** Returns whether every named server was cleaned. */
+export async function destroy(
+  transport: Transport,
+  inputs: Inputs,
+  names: readonly string[],
+  options: DestroyOptions,
+): Promise<boolean> {
+  const { reporter } = options;
+  const started = Date.now();
+  reporter.event({ type: 'stage', title: 'Preflight', hosts: inputs.servers.length });
+  const gathered = await gatherFacts(transport, inputs.servers, 20);
+  const ctx: ClusterContext = {
+    config: inputs.config,
+    servers: gathered.servers,
+    apps: inputs.apps,
+    startTogether: new Set(),
+  };
+  const runner = new Runner(transport, { dryRun: options.dryRun, reporter });
+  const summaries: HostSummary[] = [];
+  reporter.event({
+    type: 'stage',
+    title: `Destroy${options.dryRun ? ' (dry run)' : ''}`,
+    hosts: names.length,
+  });
+  for (const name of names) {
+    const t0 = Date.now();
+    const self = gathered.servers.find((s) => s.server.spec === name || s.server.host === name);
+    if (!self) {
+      const why = gathered.failures.find((f) => f.message.startsWith(`${name}:`));
+      const summary: HostSummary = {
+        host: name,
+        changed: 0,
+        unchanged: 0,
+        failed: true,
+        seconds: 0,
+        error: `unreachable; nothing removed${why ? ` (${why.message})` : ''}`,
+      };
+      summaries.push(summary);
+      reporter.event({ type: 'host-done', summary });
+      continue;
+    }
+    const phases = options.components.flatMap((c) => c.teardown?.({ ...ctx, self }) ?? []);
+    const outcome = await runner.runHost(self.target, await runner.planHost(self.target, phases));
+    const summary: HostSummary = {
+      host: name,
+      changed: outcome.results.reduce((a, r) => a + r.changes.length, 0),
+      unchanged: outcome.results.reduce((a, r) => a + r.unchanged, 0),
+      failed: outcome.error !== undefined,
+      seconds: (Date.now() - t0) / 1000,
+      ...(outcome.error ? { error: outcome.error.message.replace(`${name}: `, '') } : {}),
+    };
+    summaries.push(summary);
+    reporter.event({ type: 'host-done', summary });
+  }
+  reporter.event({
+    type: 'done',
+    hosts: summaries,
+    seconds: (Date.now() - started) / 1000,
+    dryRun: options.dryRun,
+  });
+  return summaries.every((s) => !s.failed);
+}
