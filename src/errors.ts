@@ -87,6 +87,9 @@ export class FactError extends ShoestringError {}
 /** A health gate did not pass. */
 export class GateError extends ShoestringError {}
 
+/** The cluster-wide operator lock is held by someone else, or could not be taken. */
+export class LockError extends ShoestringError {}
+
 /** Last `n` non-empty lines of a text, joined by ' | ', for one-line error messages. */
 export function tail(text: string, n = 3): string {
   return text

@@ -1,0 +1,120 @@
+// The generated lock scripts run by a real local bash against a temp directory (no SSH; etcdctl
+// is pointed at a command that does not exist, so only the file lock is in play).
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, utimesSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { formatRecord, type HolderRecord } from '../../src/lock/record.ts';
+import {
+  acquireScript,
+  parseAcquireOutput,
+  parseRefreshOutput,
+  parseReleaseOutput,
+  refreshScript,
+  releaseScript,
+} from '../../src/lock/scripts.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'shoestring-lock-'));
+const paths = { dir, etcdctl: 'shoestring-test-no-etcdctl' };
+const file = join(dir, 'operator.lock');
+
+/** Runs a script the way the transport does: `bash -s`, `set -euo pipefail` first. */
+function bash(script: string): string {
+  const r = spawnSync('bash', ['-s'], {
+    input: `set -euo pipefail\nexport LC_ALL=C\n${script}\n`,
+    encoding: 'utf8',
+  });
+  assert.is(r.status, 0, `the script failed: ${r.stderr}`);
+  return r.stdout;
+}
+
+const holder = (n: number, token: string): HolderRecord => ({
+  user: `user${n}`,
+  machine: 'laptop',
+  pid: 1000 + n,
+  command: `./provision.ts --note 'it'"'"'s "quoted" $(id)'`,
+  since: new Date().toISOString(),
+  token,
+});
+const acquire = (r: HolderRecord, breakLock = false) =>
+  parseAcquireOutput(bash(acquireScript(r, { ttlSeconds: 60, breakLock, ...paths })));
+
+test.after(() => rmSync(dir, { recursive: true, force: true }));
+
+test('first acquire takes the lock and writes its record', () => {
+  const first = holder(1, 'aaaa');
+  assert.equal(acquire(first), { result: 'taken', leaseId: undefined, replaced: [] });
+  assert.is(readFileSync(file, 'utf8'), `${formatRecord(first)}\n`);
+});
+
+test('a second acquire (another token) is refused, naming the first', () => {
+  const out = acquire(holder(2, 'bbbb'));
+  assert.ok(out?.result === 'held', JSON.stringify(out));
+  assert.is(out.holder.source, 'file');
+  assert.is(out.holder.state, 'live');
+  assert.is(out.holder.record?.user, 'user1');
+  assert.is(out.holder.record?.token, 'aaaa');
+  assert.is(readFileSync(file, 'utf8').includes('"token":"aaaa"'), true, 'the file is unchanged');
+});
+
+test('the holder refreshes; a non-holder cannot', () => {
+  utimesSync(file, new Date(Date.now() - 30_000), new Date(Date.now() - 30_000));
+  assert.equal(parseRefreshOutput(bash(refreshScript('aaaa', undefined, paths))), {
+    file: 'ok',
+    etcd: 'none',
+  });
+  assert.ok(Date.now() - statMtime() < 10_000, 'the refresh touched the file');
+  assert.equal(parseRefreshOutput(bash(refreshScript('bbbb', undefined, paths))), {
+    file: 'lost',
+    etcd: 'none',
+  });
+});
+
+test('once its mtime is older than the TTL, a third acquire takes over', () => {
+  const old = new Date(Date.now() - 61_000);
+  utimesSync(file, old, old);
+  const third = holder(3, 'cccc');
+  const out = acquire(third);
+  assert.ok(out?.result === 'taken', JSON.stringify(out));
+  assert.is(out.replaced.length, 1);
+  assert.is(out.replaced[0]?.state, 'expired');
+  assert.is(out.replaced[0]?.record?.token, 'aaaa');
+  assert.ok((out.replaced[0]?.ageSeconds ?? 0) >= 60);
+  assert.is(readFileSync(file, 'utf8'), `${formatRecord(third)}\n`);
+});
+
+test('release by a non-holder leaves the lock in place', () => {
+  assert.equal(parseReleaseOutput(bash(releaseScript('aaaa', undefined, paths))), {
+    file: 'not-ours',
+    etcd: 'none',
+  });
+  assert.ok(readFileSync(file, 'utf8').includes('"token":"cccc"'));
+  assert.is(acquire(holder(4, 'dddd'))?.result, 'held');
+});
+
+test('break-lock removes a live lock and names it', () => {
+  const out = acquire(holder(5, 'eeee'), true);
+  assert.ok(out?.result === 'taken', JSON.stringify(out));
+  assert.equal(
+    out.replaced.map((r) => [r.source, r.state, r.record?.token]),
+    [['file', 'broken', 'cccc']],
+  );
+  assert.ok(readFileSync(file, 'utf8').includes('"token":"eeee"'));
+});
+
+test('release by the holder removes the file; the next acquire is free', () => {
+  assert.equal(parseReleaseOutput(bash(releaseScript('eeee', undefined, paths))), {
+    file: 'released',
+    etcd: 'none',
+  });
+  assert.not.ok(existsSync(file));
+  assert.is(acquire(holder(6, 'ffff'))?.result, 'taken');
+});
+
+function statMtime(): number {
+  return Number(bash(`stat -c %Y ${file}`).trim()) * 1000;
+}
+
+test.run();
