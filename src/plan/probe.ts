@@ -80,7 +80,7 @@ export function planPhases(
         if (!(e instanceof ProbeOutputError)) throw e;
         throw new FactError(`${host}: unexpected probe output for ${step.title}: ${e.message}`);
       }
-      const change = decideStep(step, fact);
+      const change = decideStep(step, fact, changes);
       if (change) changes.push(change);
     });
     const pending = (sections.get(`pending:${i}`) ?? []).map((line) => {

@@ -37,6 +37,7 @@ export const absentKind: StepKind<AbsentStep, AbsentFact> = {
       title: step.title,
       summary: `remove ${step.path} (${fact.type})`,
       script: `rm -rf ${q(step.path)}`,
+      path: step.path,
       notify: step.notify ?? [],
     };
   },

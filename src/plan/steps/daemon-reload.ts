@@ -71,6 +71,19 @@ export const daemonReloadKind: StepKind<DaemonReloadStep, DaemonReloadFact> = {
     }
     return units;
   },
+  // A unit file or drop-in written or removed earlier in the same phase: reload after it.
+  follow(step, earlier): Change | null {
+    const touched = step.units.filter((u) =>
+      earlier.some((c) => c.path !== undefined && u.files.includes(c.path)),
+    );
+    if (touched.length === 0) return null;
+    return {
+      title: step.title,
+      summary: `systemctl daemon-reload (${touched.map((u) => u.unit).join(', ')})`,
+      script: 'systemctl daemon-reload',
+      notify: [],
+    };
+  },
   decide(step, fact): Change | null {
     const why = step.units.filter((u) => {
       const state = fact.get(u.unit);

@@ -129,6 +129,7 @@ export const fileKind: StepKind<FileStep, FileFact> = {
           : `create ${step.path} (${mode} ${step.owner}:${step.group})`,
         script: writeFileScript(step),
         notify,
+        path: step.path,
         content,
       };
     }
@@ -148,6 +149,7 @@ export const fileKind: StepKind<FileStep, FileFact> = {
       summary: `fix ${step.path}: ${parts.join(', ')}`,
       script: fixes.join('\n'),
       notify,
+      path: step.path,
     };
   },
 };

@@ -68,8 +68,14 @@ export function parseStep(step: Step, lines: readonly string[]): unknown {
   return kindOf(step).parse(step, lines);
 }
 
-export function decideStep(step: Step, fact: unknown): Change | null {
-  return kindOf(step).decide(step, fact);
+/** The change a step needs, given its fact and the changes before it in the same phase. */
+export function decideStep(
+  step: Step,
+  fact: unknown,
+  earlier: readonly Change[] = [],
+): Change | null {
+  const kind = kindOf(step);
+  return kind.decide(step, fact) ?? kind.follow?.(step, earlier) ?? null;
 }
 
 /** The services a step may notify (its pending markers are probed with it). */

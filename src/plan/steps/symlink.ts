@@ -53,6 +53,7 @@ export const symlinkKind: StepKind<SymlinkStep, SymlinkFact> = {
       ...base,
       summary: `link ${step.path} → ${step.target}`,
       script: `mkdir -p "$(dirname ${q(step.path)})"\nln -sfn ${q(step.target)} ${q(step.path)}`,
+      path: step.path,
     };
   },
 };

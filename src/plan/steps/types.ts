@@ -28,6 +28,8 @@ export interface Change {
   readonly notify: readonly Notify[];
   /** The service this change starts (a start needs no restart for files changed before it). */
   readonly starts?: string;
+  /** The path this change writes or removes (later steps of the phase may depend on it). */
+  readonly path?: string;
   /** New content of a file: dry runs show it as a diff (secret content never). */
   readonly content?: { readonly path: string; readonly text: string; readonly secret: boolean };
   /**
@@ -45,6 +47,11 @@ export interface StepKind<S, F> {
   parse(step: S, lines: readonly string[]): F;
   /** Pure: null when the server already matches the step. */
   decide(step: S, fact: F): Change | null;
+  /**
+   * Pure, for a step whose fact an earlier step of the same phase can make stale (the probe ran
+   * before anything was applied): the change it needs after `earlier`, when `decide` said none.
+   */
+  follow?(step: S, earlier: readonly Change[]): Change | null;
 }
 
 /** Probe output a parser does not understand (the runner adds host and step). */
