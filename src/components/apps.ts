@@ -5,9 +5,8 @@
  * request to any live instance. Adding a folder and provisioning deploys a new app.
  */
 import { appsTeardown } from './teardown.ts';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { readApps, describeApps, type App } from '../apps/discover.ts';
+import { APPS_SOURCE } from '../apps/source.ts';
 import { GateError } from '../errors.ts';
 import { apt, files, shell, type Phase, type Step } from '../plan/steps.ts';
 import { q } from '../ssh/quote.ts';
@@ -18,10 +17,7 @@ import { VASSALS_DIR } from './uwsgi.ts';
 
 export const APPS_DIR = '/srv/shoestring/apps';
 export const VENVS_DIR = '/srv/shoestring/venvs';
-/** The repository's apps/ folder (SHOESTRING_APPS_DIR overrides it). */
-export const APPS_SOURCE =
-  process.env['SHOESTRING_APPS_DIR'] ??
-  join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'apps');
+export { APPS_SOURCE } from '../apps/source.ts';
 
 export function vassalName(app: App): string {
   return `app-${app.name}.ini`;

@@ -1,18 +1,24 @@
 /** Loading the inputs and gathering preflight facts: everything before the first change. */
 import { readFileSync, existsSync } from 'node:fs';
 import { isIP } from 'node:net';
+import { isAbsolute, relative } from 'node:path';
+import { describeApps, readApps, type App } from '../apps/discover.ts';
+import { APPS_SOURCE } from '../apps/source.ts';
 import { loadConfigFile, type Config } from '../config/env.ts';
 import { parseServers, type Server } from '../config/servers.ts';
 import { ConfigError, ShoestringError } from '../errors.ts';
 import { parsePreflight, PREFLIGHT_SCRIPT, type HostFacts } from '../preflight/probe.ts';
 import { assertBridge } from '../lab/network.ts';
 import { pMap, Transport, type Target } from '../ssh/transport.ts';
+import { PORTS } from '../components/ports.ts';
 import type { ClusterServer } from '../components/types.ts';
 
 export interface Inputs {
   readonly config: Config;
   readonly servers: readonly Server[];
   readonly serversFile: string;
+  /** The checkout's apps (APPS_SOURCE), validated against the config's DOMAIN. */
+  readonly apps: readonly App[];
 }
 
 export interface InputPaths {
@@ -34,7 +40,17 @@ export function inputPaths(values: {
   return { servers: values.servers ?? 'servers.txt', env: values.env ?? '.env' };
 }
 
-export function loadInputs(paths: InputPaths): Inputs {
+/** `path` relative to the current directory when it is below it, else absolute (for errors). */
+function shown(path: string): string {
+  const rel = relative(process.cwd(), path);
+  return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel) ? rel : path;
+}
+
+/**
+ * Reads and validates every input before any server is touched: servers file, settings and the
+ * checkout's apps (`appsDir`, default APPS_SOURCE). Throws a ConfigError (exit 2) on bad input.
+ */
+export function loadInputs(paths: InputPaths, appsDir: string = APPS_SOURCE): Inputs {
   if (!existsSync(paths.servers)) {
     throw new ConfigError(`${paths.servers} not found`, [], {
       hint: paths.servers.startsWith('.lab')
@@ -44,7 +60,10 @@ export function loadInputs(paths: InputPaths): Inputs {
   }
   const config = loadConfigFile(paths.env);
   const servers = parseServers(readFileSync(paths.servers, 'utf8'), paths.servers);
-  return { config, servers, serversFile: paths.servers };
+  const apps = describeApps(readApps(appsDir), config.domain, PORTS.appsFrom, {
+    dir: shown(appsDir),
+  });
+  return { config, servers, serversFile: paths.servers, apps };
 }
 
 export function makeTransport(config: Config): Transport {
