@@ -10,7 +10,7 @@ import {
   parseCommand,
 } from '../src/cli/args.ts';
 import { main } from '../src/cli/main.ts';
-import { isTTY, out, paint } from '../src/cli/output.ts';
+import { isTTY, out, outJson, paint } from '../src/cli/output.ts';
 import { ShoestringError } from '../src/errors.ts';
 import { inputPaths, loadInputs, makeTransport, targetOf } from '../src/provision/context.ts';
 import {
@@ -47,7 +47,7 @@ main(async () => {
       throw e;
     }
   });
-  if (values.json) out(JSON.stringify(rows, null, 2));
+  if (values.json) outJson(rows, 2);
   else for (const line of statusTable(rows, painter)) out(line);
   return allHealthy(rows) ? 0 : 1;
 });

@@ -1,5 +1,5 @@
 /** Output helpers: everything printed goes through redact(). */
-import { redact } from '../redact.ts';
+import { redact, redactedJson } from '../redact.ts';
 
 export const isTTY = (): boolean => Boolean(process.stdout.isTTY) && !process.env['CI'];
 
@@ -13,6 +13,11 @@ export function paint(colour: Colour, text: string): string {
 
 export function out(line: string): void {
   process.stdout.write(redact(line) + '\n');
+}
+
+/** One JSON document on stdout, its strings redacted before escaping (see redactedJson). */
+export function outJson(value: unknown, space?: number): void {
+  process.stdout.write(redactedJson(value, space) + '\n');
 }
 
 export function err(line: string): void {
