@@ -11,6 +11,24 @@ export function paint(colour: Colour, text: string): string {
   return `\x1b[${colours[colour]}m${text}\x1b[0m`;
 }
 
+let pipeGuarded = false;
+
+/**
+ * A reader that went away (`| head`, a pager that quit) ends the command quietly, with the exit
+ * code set so far (0 unless something failed already), instead of an EPIPE stack trace. Installed
+ * once by `main()` for every command.
+ */
+export function exitQuietlyOnBrokenPipe(): void {
+  if (pipeGuarded) return;
+  pipeGuarded = true;
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'EPIPE') process.exit();
+      throw e;
+    });
+  }
+}
+
 export function out(line: string): void {
   process.stdout.write(redact(line) + '\n');
 }
