@@ -1,5 +1,12 @@
 /** Output helpers: everything printed goes through redact(). */
+import { isAbsolute, relative } from 'node:path';
 import { redact, redactedJson } from '../redact.ts';
+
+/** A path as messages show it: relative when below the current directory, else absolute. */
+export function displayPath(path: string): string {
+  const rel = relative(process.cwd(), path);
+  return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel) ? rel : path;
+}
 
 export const isTTY = (): boolean => Boolean(process.stdout.isTTY) && !process.env['CI'];
 

@@ -1,8 +1,8 @@
 /** Loading the inputs and gathering preflight facts: everything before the first change. */
 import { readFileSync, existsSync } from 'node:fs';
 import { isIP } from 'node:net';
-import { isAbsolute, relative } from 'node:path';
 import { describeApps, readApps, type App } from '../apps/discover.ts';
+import { displayPath } from '../cli/output.ts';
 import { APPS_SOURCE } from '../apps/source.ts';
 import { loadConfigFile, type Config } from '../config/env.ts';
 import { parseServers, type Server } from '../config/servers.ts';
@@ -40,12 +40,6 @@ export function inputPaths(values: {
   return { servers: values.servers ?? 'servers.txt', env: values.env ?? '.env' };
 }
 
-/** `path` relative to the current directory when it is below it, else absolute (for errors). */
-function shown(path: string): string {
-  const rel = relative(process.cwd(), path);
-  return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel) ? rel : path;
-}
-
 /**
  * Reads and validates every input before any server is touched: servers file, settings and the
  * checkout's apps (`appsDir`, default APPS_SOURCE). Throws a ConfigError (exit 2) on bad input.
@@ -61,7 +55,7 @@ export function loadInputs(paths: InputPaths, appsDir: string = APPS_SOURCE): In
   const config = loadConfigFile(paths.env);
   const servers = parseServers(readFileSync(paths.servers, 'utf8'), paths.servers);
   const apps = describeApps(readApps(appsDir), config.domain, PORTS.appsFrom, {
-    dir: shown(appsDir),
+    dir: displayPath(appsDir),
   });
   return { config, servers, serversFile: paths.servers, apps };
 }
