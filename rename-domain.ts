@@ -1,4 +1,5 @@
-#!/usr/bin/env -S node --import tsx
+#!/bin/sh
+//bin/true && exec node --import "$(dirname "$(readlink -f "$0")")/node_modules/tsx/dist/loader.mjs" "$0" "$@"
 /** ./rename-domain.ts OLD NEW: move the project to another domain, safely. */
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';

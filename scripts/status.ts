@@ -1,4 +1,5 @@
-#!/usr/bin/env -S node --import tsx
+#!/bin/sh
+//bin/true && exec node --import "$(dirname "$(readlink -f "$0")")/../node_modules/tsx/dist/loader.mjs" "$0" "$@"
 /**
  * scripts/status.ts: one table, servers × (ssh, etcd member/leader, web front, fastrouter,
  * vassals, database when present). One SSH round trip per server, parsed purely.
