@@ -1,4 +1,5 @@
-#!/usr/bin/env -S node --import tsx
+#!/bin/sh
+//bin/true && exec node --import "$(dirname "$(readlink -f "$0")")/node_modules/tsx/dist/loader.mjs" "$0" "$@"
 /**
  * ./am-i-the-leader.ts: is this server's etcd member the leader? On a server: asks the local
  * member. With a server argument: asks that server's member over SSH. Servers also have

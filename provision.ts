@@ -1,4 +1,5 @@
-#!/usr/bin/env -S node --import tsx
+#!/bin/sh
+//bin/true && exec node --import "$(dirname "$(readlink -f "$0")")/node_modules/tsx/dist/loader.mjs" "$0" "$@"
 /** ./provision.ts: bring every server in servers.txt to the desired state, in rolling groups. */
 import {
   EXIT_CODES_HELP,

@@ -1,14 +1,19 @@
-#!/usr/bin/env -S node --import tsx
+#!/bin/sh
+//bin/true && exec node --import "$(dirname "$(readlink -f "$0")")/node_modules/tsx/dist/loader.mjs" "$0" "$@"
 /** ./rename-domain.ts OLD NEW: move the project to another domain, safely. */
-import { readFileSync, writeFileSync, renameSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parse } from 'dotenv';
 import { EXIT_CODES_HELP, parseCommand } from './src/cli/args.ts';
 import { main } from './src/cli/main.ts';
-import { out } from './src/cli/output.ts';
+import { displayPath, out } from './src/cli/output.ts';
 import { isValidDomain } from './src/config/env.ts';
 import { ConfigError } from './src/errors.ts';
-import { candidateFiles } from './src/rename/files.ts';
-import { isBinary, replaceDomain } from './src/rename/replace.ts';
+import { planRename, rewriteFile } from './src/rename/apply.ts';
+
+/** The checkout: its apps/, templates/ and README.md are renamed wherever the command starts. */
+const ROOT = dirname(fileURLToPath(import.meta.url));
 
 const spec = {
   usage: './rename-domain.ts OLD NEW [options]',
@@ -44,13 +49,7 @@ main(async () => {
   const envFile = values.env ?? '.env';
   const dryRun = values['dry-run'] === true;
 
-  const changes: { file: string; text: string; count: number }[] = [];
-  for (const file of candidateFiles('.', envFile)) {
-    const buffer = readFileSync(file);
-    if (isBinary(buffer)) continue;
-    const { text, count } = replaceDomain(buffer.toString('utf8'), from, to);
-    if (count > 0) changes.push({ file, text, count });
-  }
+  const changes = planRename(ROOT, resolve(envFile), from, to);
   if (changes.length === 0) {
     throw new ConfigError(
       `${from} occurs in none of .env, apps/, templates/, README.md; nothing to do`,
@@ -69,13 +68,8 @@ main(async () => {
   }
   const total = changes.reduce((a, c) => a + c.count, 0);
   for (const c of changes) {
-    out(`${dryRun ? 'would replace' : 'replaced'} ${c.count} in ${c.file}`);
-    if (!dryRun) {
-      // Atomic per file: write beside it, then rename over it.
-      const tmp = `${c.file}.rename-domain.tmp`;
-      writeFileSync(tmp, c.text);
-      renameSync(tmp, c.file);
-    }
+    out(`${dryRun ? 'would replace' : 'replaced'} ${c.count} in ${displayPath(c.path)}`);
+    if (!dryRun) rewriteFile(c.path, c.text);
   }
   out(
     `${dryRun ? 'Would replace' : 'Replaced'} ${total} occurrence(s) of ${from} in ${changes.length} file(s).`,

@@ -1,10 +1,12 @@
-#!/usr/bin/env -S node --import tsx
+#!/bin/sh
+//bin/true && exec node --import "$(dirname "$(readlink -f "$0")")/../node_modules/tsx/dist/loader.mjs" "$0" "$@"
 /**
  * npm run demo: the whole job on the lab. Installs what the lab needs, boots 3 servers,
  * provisions them, runs the smoke test, and prints how to look around.
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parse } from 'dotenv';
 import { EXIT_CODES_HELP, numberOption, parseCommand } from '../src/cli/args.ts';
 import { main } from '../src/cli/main.ts';
@@ -12,6 +14,7 @@ import { out } from '../src/cli/output.ts';
 import { parseServers } from '../src/config/servers.ts';
 import { ShoestringError } from '../src/errors.ts';
 import { labDnsProvider } from '../src/lab/dns.ts';
+import { paths as labPaths, repoRoot } from '../src/lab/paths.ts';
 
 const spec = {
   usage: 'npm run demo [-- --servers N]',
@@ -25,7 +28,8 @@ const spec = {
 function step(title: string, script: string, args: string[]): Promise<void> {
   out(`\n==> ${title}`);
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, script), ...args], {
+      cwd: repoRoot,
       stdio: 'inherit',
     });
     child.on('error', reject);
@@ -51,10 +55,10 @@ main(async () => {
   await step('Install what the lab needs', 'scripts/lab.ts', ['install']);
   await step(`Boot ${n} lab servers`, 'scripts/lab.ts', ['up', String(n)]);
   await step('Provision them', 'provision.ts', ['--lab']);
-  const env = parse(readFileSync('.lab/.env'));
+  const env = parse(readFileSync(labPaths.env));
   const domain = env['DOMAIN'] ?? 'shoestring.test';
   const dns = env['LAB_DNS'] ?? '';
-  const servers = parseServers(readFileSync('.lab/servers.txt', 'utf8'), '.lab/servers.txt');
+  const servers = parseServers(readFileSync(labPaths.serversTxt, 'utf8'), labPaths.serversTxt);
   // Round-robin DNS: one wildcard A record per server, as the seed's README has you make by
   // hand at your DNS provider. (Managing these records with health checks is a later component.)
   out(`\n==> Publish *.${domain} (one A record per server) in the lab DNS`);

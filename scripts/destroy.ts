@@ -1,4 +1,5 @@
-#!/usr/bin/env -S node --import tsx
+#!/bin/sh
+//bin/true && exec node --import "$(dirname "$(readlink -f "$0")")/../node_modules/tsx/dist/loader.mjs" "$0" "$@"
 /** scripts/destroy.ts: remove Shoestring from servers (leave the clusters, stop services, delete state). */
 import {
   EXIT_CODES_HELP,

@@ -1,4 +1,5 @@
-#!/usr/bin/env -S node --import tsx
+#!/bin/sh
+//bin/true && exec node --import "$(dirname "$(readlink -f "$0")")/../node_modules/tsx/dist/loader.mjs" "$0" "$@"
 /** The lab: real Debian servers, DNS and ACME on this machine, with failures on demand. */
 import { EXIT_CODES_HELP, numberOption, parseCommand } from '../src/cli/args.ts';
 import { main } from '../src/cli/main.ts';

@@ -1,4 +1,5 @@
-#!/usr/bin/env -S node --import tsx
+#!/bin/sh
+//bin/true && exec node --import "$(dirname "$(readlink -f "$0")")/../node_modules/tsx/dist/loader.mjs" "$0" "$@"
 /**
  * scripts/status.ts: one table, servers × (ssh, etcd member/leader, web front, fastrouter,
  * vassals, database when present). One SSH round trip per server, parsed purely.
@@ -10,7 +11,7 @@ import {
   parseCommand,
 } from '../src/cli/args.ts';
 import { main } from '../src/cli/main.ts';
-import { isTTY, out, paint } from '../src/cli/output.ts';
+import { isTTY, out, outJson, paint } from '../src/cli/output.ts';
 import { ShoestringError } from '../src/errors.ts';
 import { inputPaths, loadInputs, makeTransport, targetOf } from '../src/provision/context.ts';
 import {
@@ -47,7 +48,7 @@ main(async () => {
       throw e;
     }
   });
-  if (values.json) out(JSON.stringify(rows, null, 2));
+  if (values.json) outJson(rows, 2);
   else for (const line of statusTable(rows, painter)) out(line);
   return allHealthy(rows) ? 0 : 1;
 });

@@ -1,4 +1,5 @@
-#!/usr/bin/env -S node --import tsx
+#!/bin/sh
+//bin/true && exec node --import "$(dirname "$(readlink -f "$0")")/../node_modules/tsx/dist/loader.mjs" "$0" "$@"
 /**
  * scripts/watch-curl.ts: the seed's `watch curl` smoke test. Resolves the name's A records,
  * requests it like curl does with several records (the next address when a connection fails),
@@ -11,6 +12,7 @@ import { numberOption, parseCommand } from '../src/cli/args.ts';
 import { main } from '../src/cli/main.ts';
 import { isTTY, out } from '../src/cli/output.ts';
 import { ConfigError } from '../src/errors.ts';
+import { paths as labPaths } from '../src/lab/paths.ts';
 import { requestOnce, type RequestSpec } from '../src/watch/request.ts';
 import { resolveA } from '../src/watch/resolve.ts';
 import { guardAddress } from '../src/watch/guard.ts';
@@ -72,7 +74,7 @@ function duration(flag: string, text: string | undefined, fallback: number): num
 }
 
 function labDns(envFile: string | undefined): string | undefined {
-  const file = envFile ?? (existsSync('.lab/.env') ? '.lab/.env' : undefined);
+  const file = envFile ?? (existsSync(labPaths.env) ? labPaths.env : undefined);
   if (!file) return undefined;
   if (!existsSync(file)) throw new ConfigError(`${file} not found`);
   const v = parse(readFileSync(file))['LAB_DNS']?.trim();

@@ -11,9 +11,15 @@ export const REDACTED = '[REDACTED]';
 export function registerSecret(value: string): void {
   const v = value.trim();
   if (v.length < MIN_SECRET_LENGTH) return;
-  secrets.add(v);
+  const forms = [v];
   // Also each line of a multi-line secret (a PEM key), so partial output is covered.
-  for (const line of v.split('\n')) if (line.trim().length >= 16) secrets.add(line.trim());
+  for (const line of v.split('\n')) if (line.trim().length >= 16) forms.push(line.trim());
+  for (const form of forms) {
+    secrets.add(form);
+    // And as it appears inside JSON text (`"` and `\` escaped), for JSON built elsewhere.
+    const escaped = JSON.stringify(form).slice(1, -1);
+    if (escaped !== form) secrets.add(escaped);
+  }
 }
 
 export function redact(text: string): string {
@@ -24,6 +30,19 @@ export function redact(text: string): string {
     if (out.includes(s)) out = out.split(s).join(REDACTED);
   }
   return out;
+}
+
+/**
+ * JSON text of `value` with every secret replaced in each string *before* escaping (redacting
+ * the finished text would miss a secret whose `"` or `\` JSON escaped). Use it for all JSON
+ * output.
+ */
+export function redactedJson(value: unknown, space?: number): string {
+  return JSON.stringify(
+    value,
+    (_key, v: unknown) => (typeof v === 'string' ? redact(v) : v),
+    space,
+  );
 }
 
 /** Test helper: forget every registered secret. */

@@ -8,6 +8,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { clip } from '../config/clip.ts';
 import { ConfigError } from '../errors.ts';
 
 export interface AppFile {
@@ -35,7 +36,10 @@ export interface App {
 }
 
 const NAME = /^[a-z0-9][a-z0-9-]{0,40}$/;
-const LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/;
+/** One DNS label: apps are served one level under DOMAIN (the certificate covers *.DOMAIN). */
+const LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+/** A file or folder name inside an app (each segment of its path). */
+const SAFE_NAME = /^[A-Za-z0-9._][A-Za-z0-9._-]*$/;
 const SKIP = /(^|\/)(\.|__pycache__|.*\.pyc$)/;
 
 /** Reads apps/<name>/ folders (text files, recursively, skipping dotfiles and caches). */
@@ -79,7 +83,45 @@ export function assignPorts(names: readonly string[], from: number, span = 800):
   return ports;
 }
 
-export function describeApps(sources: readonly AppSource[], domain: string, portsFrom: number): App[] {
+/** The problem with a file's path inside an app (a name outside the safe set), if any. */
+export function unsafePathProblem(label: string, path: string): string | undefined {
+  const bad = path.split('/').find((segment) => !SAFE_NAME.test(segment));
+  if (bad === undefined) return undefined;
+  return `${clip(`${label}/${path}`)}: the name "${clip(bad)}" may use only letters, digits, '.', '_' and '-' (not first): rename it`;
+}
+
+/** The problem with the text of an app's `host` file, if any (`label` names the app's folder). */
+export function hostProblem(label: string, host: string, domain: string): string | undefined {
+  const example = label.split('/').at(-1) ?? 'app1';
+  if (host === '') {
+    return `${label}/host is empty: write the app's name under DOMAIN in it (e.g. ${example}), or @ for DOMAIN itself`;
+  }
+  if (host === '@') return undefined;
+  const name = host.replace(/\.$/, '');
+  if (name === domain) {
+    return `${label}/host: "${clip(host)}" is DOMAIN itself: write just @`;
+  }
+  if (name.endsWith(`.${domain}`)) {
+    const short = name.slice(0, -domain.length - 1);
+    return `${label}/host: "${clip(host)}" would serve ${clip(`${name}.${domain}`)}: write just ${clip(short)} (the name under DOMAIN)`;
+  }
+  if (!LABEL.test(host)) {
+    return `${label}/host: "${clip(host)}" is not a DNS label (letters, digits and -, at most 63, no dots): write one name such as ${example}, or @ for DOMAIN itself`;
+  }
+  return undefined;
+}
+
+/**
+ * Validates the apps read by `readApps` and describes them. Every problem is reported at once
+ * (a ConfigError). `dir` names the apps folder in errors (default `apps`).
+ */
+export function describeApps(
+  sources: readonly AppSource[],
+  domain: string,
+  portsFrom: number,
+  options: { dir?: string } = {},
+): App[] {
+  const dir = options.dir ?? 'apps';
   const problems: string[] = [];
   const ports = assignPorts(
     sources.map((s) => s.name),
@@ -89,28 +131,42 @@ export function describeApps(sources: readonly AppSource[], domain: string, port
   const keys = new Map<string, string>();
   for (const s of sources) {
     const file = (p: string) => s.files.find((f) => f.path === p)?.content;
+    const label = `${dir}/${clip(s.name)}`;
     if (!NAME.test(s.name)) {
-      problems.push(`apps/${s.name}: folder names are lowercase letters, digits and -`);
+      problems.push(
+        `${label}: an app folder's name may use only lowercase letters, digits and - (not first, at most 41): rename the folder`,
+      );
       continue;
     }
-    const host = file('host')?.trim().toLowerCase();
-    if (host === undefined || host === '') {
-      problems.push(`apps/${s.name}/host is missing: it names the app under DOMAIN (e.g. ${s.name})`);
+    const unsafe = s.files
+      .map((f) => unsafePathProblem(label, f.path))
+      .filter((p): p is string => p !== undefined);
+    if (unsafe.length > 0) {
+      problems.push(...unsafe);
       continue;
     }
-    if (host !== '@' && !LABEL.test(host)) {
-      problems.push(`apps/${s.name}/host: "${host}" is not a host name (or @ for DOMAIN itself)`);
+    const hostText = file('host');
+    if (hostText === undefined) {
+      problems.push(`${label}/host is missing: it names the app under DOMAIN (e.g. ${s.name})`);
+      continue;
+    }
+    const host = hostText.trim().toLowerCase();
+    const bad = hostProblem(label, host, domain);
+    if (bad !== undefined) {
+      problems.push(bad);
       continue;
     }
     const entry = ['app.wsgi', 'app.py'].find((p) => file(p) !== undefined);
     if (!entry) {
-      problems.push(`apps/${s.name}: needs app.wsgi or app.py defining a WSGI \`application\``);
+      problems.push(`${label}: needs app.wsgi or app.py defining a WSGI \`application\``);
       continue;
     }
     const key = host === '@' ? domain : `${host}.${domain}`;
     const clash = keys.get(key);
     if (clash) {
-      problems.push(`apps/${s.name}/host: ${key} is already apps/${clash}'s`);
+      problems.push(
+        `${label}/host: ${key} is already served by ${dir}/${clash} (its host file): give each app its own host`,
+      );
       continue;
     }
     keys.set(key, s.name);
@@ -121,8 +177,9 @@ export function describeApps(sources: readonly AppSource[], domain: string, port
       .split('\n')
       .map((l) => l.replace(/#.*/, '').trim())
       .filter(Boolean);
-    const bad = packages.filter((p) => !/^[a-z0-9][a-z0-9+.-]+$/.test(p));
-    if (bad.length > 0) problems.push(`apps/${s.name}/packages: not package names: ${bad.join(', ')}`);
+    const notPackages = packages.filter((p) => !/^[a-z0-9][a-z0-9+.-]+$/.test(p));
+    if (notPackages.length > 0)
+      problems.push(`${label}/packages: not package names: ${clip(notPackages.join(', '))}`);
     const req = file('requirements.txt');
     apps.push({
       name: s.name,
@@ -135,6 +192,10 @@ export function describeApps(sources: readonly AppSource[], domain: string, port
       codeHash: hash.digest('hex').slice(0, 16),
     });
   }
-  if (problems.length > 0) throw new ConfigError('apps/ has problems', problems);
+  if (problems.length > 0) {
+    throw new ConfigError(`${dir}/ has ${problems.length} problem(s):`, problems, {
+      hint: 'one folder per app: a host file with its name under DOMAIN, app.wsgi or app.py (see README, Configuration)',
+    });
+  }
   return apps;
 }

@@ -93,5 +93,5 @@ export const INPUT_OPTIONS = {
 export const INPUT_OPTION_HELP: readonly (readonly [string, string])[] = [
   ['--servers FILE', 'servers file (default servers.txt)'],
   ['--env FILE', 'settings file (default .env)'],
-  ['--lab', 'use the lab: --servers .lab/servers.txt --env .lab/.env'],
+  ['--lab', "use the lab: the checkout's .lab/servers.txt and .lab/.env"],
 ];

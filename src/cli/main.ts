@@ -5,7 +5,7 @@
 import { $ } from 'zx';
 import { ShoestringError } from '../errors.ts';
 import { redact } from '../redact.ts';
-import { err, paint } from './output.ts';
+import { err, exitQuietlyOnBrokenPipe, paint } from './output.ts';
 
 /** zx echoes commands under `$.verbose`; route that through redaction, and keep it quiet by default. */
 export function quietZx(): void {
@@ -32,6 +32,7 @@ export function formatError(e: unknown): string {
 }
 
 export function main(fn: () => Promise<number | void>): void {
+  exitQuietlyOnBrokenPipe();
   quietZx();
   fn().then(
     (code) => {

@@ -1,5 +1,12 @@
 /** Output helpers: everything printed goes through redact(). */
-import { redact } from '../redact.ts';
+import { isAbsolute, relative } from 'node:path';
+import { redact, redactedJson } from '../redact.ts';
+
+/** A path as messages show it: relative when below the current directory, else absolute. */
+export function displayPath(path: string): string {
+  const rel = relative(process.cwd(), path);
+  return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel) ? rel : path;
+}
 
 export const isTTY = (): boolean => Boolean(process.stdout.isTTY) && !process.env['CI'];
 
@@ -11,8 +18,31 @@ export function paint(colour: Colour, text: string): string {
   return `\x1b[${colours[colour]}m${text}\x1b[0m`;
 }
 
+let pipeGuarded = false;
+
+/**
+ * A reader that went away (`| head`, a pager that quit) ends the command quietly, with the exit
+ * code set so far (0 unless something failed already), instead of an EPIPE stack trace. Installed
+ * once by `main()` for every command.
+ */
+export function exitQuietlyOnBrokenPipe(): void {
+  if (pipeGuarded) return;
+  pipeGuarded = true;
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'EPIPE') process.exit();
+      throw e;
+    });
+  }
+}
+
 export function out(line: string): void {
   process.stdout.write(redact(line) + '\n');
+}
+
+/** One JSON document on stdout, its strings redacted before escaping (see redactedJson). */
+export function outJson(value: unknown, space?: number): void {
+  process.stdout.write(redactedJson(value, space) + '\n');
 }
 
 export function err(line: string): void {

@@ -4,7 +4,7 @@
  */
 import { redact } from '../redact.ts';
 import type { HostSummary, Reporter, RunEvent } from '../plan/events.ts';
-import { isTTY, paint } from './output.ts';
+import { isTTY, outJson, paint } from './output.ts';
 
 function write(line: string): void {
   process.stdout.write(redact(line) + '\n');
@@ -75,7 +75,7 @@ export class PlainReporter implements Reporter {
 
 export class JsonReporter implements Reporter {
   event(e: RunEvent): void {
-    write(JSON.stringify({ time: new Date().toISOString(), ...e }));
+    outJson({ time: new Date().toISOString(), ...e });
   }
   close(): void {}
 }

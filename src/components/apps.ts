@@ -4,8 +4,6 @@
  * every server's subscription server (the full mesh), so any server's fastrouter can route a
  * request to any live instance. Adding a folder and provisioning deploys a new app.
  */
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { App } from '../apps/discover.ts';
 import type { Gate, Phase } from '../plan/phase.ts';
 import { apt, files, shell, type Step } from '../plan/steps/index.ts';
@@ -17,10 +15,7 @@ import { VASSALS_DIR } from './uwsgi.ts';
 
 export const APPS_DIR = '/srv/shoestring/apps';
 export const VENVS_DIR = '/srv/shoestring/venvs';
-/** The repository's apps/ folder (SHOESTRING_APPS_DIR overrides it). */
-export const APPS_SOURCE =
-  process.env['SHOESTRING_APPS_DIR'] ??
-  join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'apps');
+export { APPS_SOURCE } from '../apps/source.ts';
 
 export function vassalName(app: App): string {
   return `app-${app.name}.ini`;

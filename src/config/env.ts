@@ -3,13 +3,14 @@
  * validated into one frozen, typed object. Every problem is reported at once, naming the key
  * and what it is for. `.env.example` documents the same keys (a unit test keeps them in step).
  */
-import { readFileSync, existsSync } from 'node:fs';
+import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { resolve, dirname } from 'node:path';
 import { homedir } from 'node:os';
 import { parse } from 'dotenv';
 import { ConfigError } from '../errors.ts';
 import { Secret } from '../redact.ts';
+import { clip } from './clip.ts';
 
 export type DnsProviderName = 'none' | 'powerdns' | 'cloudns' | 'cloudflare';
 export type WebServer = 'apache' | 'nginx';
@@ -95,6 +96,28 @@ const LETS_ENCRYPT = 'https://acme-v02.api.letsencrypt.org/directory';
 const DOMAIN_RE =
   /^(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]([a-z0-9-]{0,61}[a-z0-9])?$/;
 
+/** Why `path` cannot be read as a regular file, or undefined when it can. */
+export function readableFileProblem(path: string): string | undefined {
+  let isFile: boolean;
+  try {
+    isFile = statSync(path).isFile();
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    return code === 'ENOENT' || code === 'ENOTDIR'
+      ? 'not found'
+      : `cannot be read (${code ?? 'error'})`;
+  }
+  if (!isFile) {
+    return statSync(path).isDirectory() ? 'is a directory, not a file' : 'is not a regular file';
+  }
+  try {
+    accessSync(path, constants.R_OK);
+  } catch (e) {
+    return `cannot be read (${(e as NodeJS.ErrnoException).code ?? 'error'}): check its permissions`;
+  }
+  return undefined;
+}
+
 export function isValidDomain(domain: string): boolean {
   return DOMAIN_RE.test(domain);
 }
@@ -106,12 +129,54 @@ export function loadConfigFile(file: string): Config {
       hint: 'copy .env.example to .env and fill it in, or point --env at your file',
     });
   }
-  return validateEnv(parse(readFileSync(path)), file);
+  return parseEnv(readFileSync(path, 'utf8'), file);
 }
 
-/** Pure: validates parsed key/values. `file` names the source in errors; relative paths resolve against its folder. */
-export function validateEnv(raw: Record<string, string>, file: string): Config {
+/** Parses and validates the text of a settings file; `file` names it in errors. */
+export function parseEnv(text: string, file: string): Config {
+  return validateEnv(parse(text), file, duplicateKeys(text, file));
+}
+
+// dotenv's own line pattern (dotenv 17/18), so keys are found exactly where dotenv finds them
+// (a quoted value may span lines). `d`: the key's offset gives its line.
+const DOTENV_LINE =
+  /(?:^|^)\s*(?:export\s+)?([\w.-]+)(?:\s*=\s*?|:\s+?)(\s*'(?:\\'|[^'])*'|\s*"(?:\\"|[^"])*"|\s*`(?:\\`|[^`])*`|[^#\r\n]+)?\s*(?:#.*)?(?:$|$)/dgm;
+
+/**
+ * Keys set more than once (dotenv silently keeps the last): one problem per key, naming the
+ * file and every line that sets it. Pure.
+ */
+export function duplicateKeys(text: string, file: string): string[] {
+  const src = text.replace(/\r\n?/g, '\n');
+  const lines = new Map<string, number[]>();
+  for (const m of src.matchAll(DOTENV_LINE)) {
+    const key = m[1];
+    const at = m.indices?.[1]?.[0];
+    if (key === undefined || at === undefined) continue;
+    const line = src.slice(0, at).split('\n').length;
+    lines.set(key, [...(lines.get(key) ?? []), line]);
+  }
   const problems: string[] = [];
+  for (const [key, at] of lines) {
+    if (at.length < 2) continue;
+    const list = `${at.slice(0, -1).join(', ')} and ${at.at(-1)}`;
+    const times = at.length === 2 ? 'twice' : `${at.length} times`;
+    problems.push(`${file}: ${clip(key)} is set ${times}, on lines ${list}: keep one`);
+  }
+  return problems;
+}
+
+/**
+ * Pure: validates parsed key/values. `file` names the source in errors; relative paths resolve
+ * against its folder. `found` are problems already found in the text (duplicate keys), reported
+ * with the rest.
+ */
+export function validateEnv(
+  raw: Record<string, string>,
+  file: string,
+  found: readonly string[] = [],
+): Config {
+  const problems: string[] = [...found];
   const base = dirname(resolve(file));
   for (const key of SECRET_KEYS) {
     const v = raw[key];
@@ -130,7 +195,7 @@ export function validateEnv(raw: Record<string, string>, file: string): Config {
     const v = get(key);
     if (v === undefined) return fallback;
     if (!(allowed as readonly string[]).includes(v)) {
-      problems.push(`${key}=${v} is not one of ${allowed.join(', ')}: ${ENV_KEYS[key]}`);
+      problems.push(`${key}=${clip(v)} is not one of ${allowed.join(', ')}: ${ENV_KEYS[key]}`);
       return fallback;
     }
     return v as T;
@@ -141,20 +206,22 @@ export function validateEnv(raw: Record<string, string>, file: string): Config {
       const u = new URL(value);
       if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('scheme');
     } catch {
-      problems.push(`${key}=${value} is not an http(s) URL: ${ENV_KEYS[key]}`);
+      problems.push(`${key}=${clip(value)} is not an http(s) URL: ${ENV_KEYS[key]}`);
     }
   };
   const path = (key: string): string | undefined => {
     const v = get(key);
     if (v === undefined) return undefined;
     const abs = v.startsWith('~/') ? resolve(homedir(), v.slice(2)) : resolve(base, v);
-    if (!existsSync(abs)) problems.push(`${key}=${v}: file not found (${ENV_KEYS[key]})`);
+    const why = readableFileProblem(abs);
+    if (why !== undefined)
+      problems.push(`${key}=${clip(v)}: ${clip(abs)} ${why} (${ENV_KEYS[key]})`);
     return abs;
   };
 
   const domain = need('DOMAIN').toLowerCase().replace(/\.$/, '');
   if (domain !== '' && !isValidDomain(domain)) {
-    problems.push(`DOMAIN=${domain} is not a valid domain name (e.g. example.com)`);
+    problems.push(`DOMAIN=${clip(domain)} is not a valid domain name (e.g. example.com)`);
   }
   const zoneOf = (key: string): string => (get(key) ?? domain).toLowerCase().replace(/\.$/, '');
 
@@ -204,13 +271,13 @@ export function validateEnv(raw: Record<string, string>, file: string): Config {
     dns.zone !== domain &&
     !domain.endsWith(`.${dns.zone}`)
   ) {
-    problems.push(`DNS zone ${dns.zone} does not contain DOMAIN=${domain}`);
+    problems.push(`DNS zone ${clip(dns.zone)} does not contain DOMAIN=${clip(domain)}`);
   }
 
   const ttlText = get('DNS_TTL') ?? '60';
   const dnsTtl = Number(ttlText);
   if (!/^\d+$/.test(ttlText) || dnsTtl < 30 || dnsTtl > 86400) {
-    problems.push(`DNS_TTL=${ttlText} must be a whole number of seconds from 30 to 86400`);
+    problems.push(`DNS_TTL=${clip(ttlText)} must be a whole number of seconds from 30 to 86400`);
   }
 
   const tls = oneOf<'acme' | 'off'>('TLS', ['acme', 'off'], provider === 'none' ? 'off' : 'acme');
@@ -222,13 +289,13 @@ export function validateEnv(raw: Record<string, string>, file: string): Config {
     url('ACME_DIRECTORY_URL', directoryUrl);
     const email = need('ACME_EMAIL');
     if (email !== '' && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(email))
-      problems.push(`ACME_EMAIL=${email} is not an e-mail address`);
+      problems.push(`ACME_EMAIL=${clip(email)} is not an e-mail address`);
     acme = { directoryUrl, email, caBundle: path('ACME_CA_BUNDLE') };
   }
 
   const user = get('SSH_USER');
   if (user !== undefined && !/^[a-z_][a-z0-9_.-]{0,31}$/i.test(user))
-    problems.push(`SSH_USER=${user} is not a valid user name`);
+    problems.push(`SSH_USER=${clip(user)} is not a valid user name`);
   const ssh: SshConfig = {
     user,
     key: path('SSH_KEY'),
@@ -237,11 +304,11 @@ export function validateEnv(raw: Record<string, string>, file: string): Config {
 
   const labDns = get('LAB_DNS');
   if (labDns !== undefined && isIP(labDns) === 0)
-    problems.push(`LAB_DNS=${labDns} is not an IP address`);
+    problems.push(`LAB_DNS=${clip(labDns)} is not an IP address`);
 
   for (const key of Object.keys(raw)) {
     if (!(key in ENV_KEYS))
-      problems.push(`${key} is not a Shoestring setting (misspelt? see .env.example)`);
+      problems.push(`${clip(key)} is not a Shoestring setting (misspelt? see .env.example)`);
   }
 
   if (problems.length > 0) {

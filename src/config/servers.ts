@@ -5,6 +5,7 @@
  */
 import { isIPv4, isIPv6 } from 'node:net';
 import { ConfigError } from '../errors.ts';
+import { clip } from './clip.ts';
 
 export interface Server {
   /** As written in the file (minus comments), used as the display name. */
@@ -30,7 +31,7 @@ export function parseServerSpec(
   if (at >= 0) {
     user = rest.slice(0, at);
     rest = rest.slice(at + 1);
-    if (!USER.test(user)) return `invalid user name "${user}"`;
+    if (!USER.test(user)) return `invalid user name "${clip(user)}"`;
   }
   let host = rest;
   let portText: string | undefined;
@@ -38,7 +39,7 @@ export function parseServerSpec(
   if (bracket) {
     host = bracket[1] ?? '';
     portText = bracket[2];
-    if (!isIPv6(host)) return `"${host}" in brackets is not an IPv6 address`;
+    if (!isIPv6(host)) return `"${clip(host)}" in brackets is not an IPv6 address`;
   } else if (isIPv6(rest)) {
     host = rest;
   } else {
@@ -49,16 +50,17 @@ export function parseServerSpec(
     }
     if (host === '') return 'missing host';
     if (/^[0-9.]+$/.test(host)) {
-      if (!isIPv4(host)) return `"${host}" is not a valid IPv4 address`;
+      if (!isIPv4(host)) return `"${clip(host)}" is not a valid IPv4 address`;
     } else if (!HOSTNAME.test(host)) {
-      return `"${host}" is not a valid host name or address`;
+      return `"${clip(host)}" is not a valid host name or address`;
     }
   }
   const out: { host: string; user?: string; port?: number } = { host };
   if (user !== undefined) out.user = user;
   if (portText !== undefined) {
     const port = Number(portText);
-    if (!/^\d+$/.test(portText) || port < 1 || port > 65535) return `invalid port "${portText}"`;
+    if (!/^\d+$/.test(portText) || port < 1 || port > 65535)
+      return `invalid port "${clip(portText)}"`;
     out.port = port;
   }
   return out;
@@ -78,7 +80,7 @@ export function parseServers(
     const content = raw.replace(/#.*$/, '').trim();
     if (content === '') return;
     if (/\s/.test(content)) {
-      problems.push(`${file}:${line}: "${content}": one server a line (found spaces)`);
+      problems.push(`${file}:${line}: "${clip(content)}": one server a line (found spaces)`);
       return;
     }
     const parsed = parseServerSpec(content);
@@ -89,7 +91,7 @@ export function parseServers(
     const key = `${parsed.host.toLowerCase().replace(/\.$/, '')}:${parsed.port ?? 22}`;
     const first = seen.get(key);
     if (first !== undefined) {
-      problems.push(`${file}:${line}: "${content}" duplicates line ${first}`);
+      problems.push(`${file}:${line}: "${clip(content)}" duplicates line ${first}`);
       return;
     }
     seen.set(key, line);

@@ -1,22 +1,25 @@
 /** Loading the inputs and gathering preflight facts: everything before the first change. */
 import { readFileSync, existsSync } from 'node:fs';
 import { isIP } from 'node:net';
+import { resolve } from 'node:path';
+import { describeApps, readApps, type App } from '../apps/discover.ts';
+import { displayPath } from '../cli/output.ts';
+import { APPS_SOURCE } from '../apps/source.ts';
 import { loadConfigFile, type Config } from '../config/env.ts';
 import { parseServers, type Server } from '../config/servers.ts';
 import { ConfigError, ShoestringError } from '../errors.ts';
 import { parsePreflight, PREFLIGHT_SCRIPT, type HostFacts } from '../preflight/probe.ts';
 import { assertBridge } from '../lab/network.ts';
+import { paths as labPaths } from '../lab/paths.ts';
 import { pMap, Transport, type Target } from '../ssh/transport.ts';
-import type { ClusterServer } from '../components/types.ts';
-import { describeApps, readApps, type App } from '../apps/discover.ts';
-import { APPS_SOURCE } from '../components/apps.ts';
 import { PORTS } from '../components/ports.ts';
+import type { ClusterServer } from '../components/types.ts';
 
 export interface Inputs {
   readonly config: Config;
   readonly servers: readonly Server[];
   readonly serversFile: string;
-  /** The apps under apps/, validated. */
+  /** The checkout's apps (APPS_SOURCE), validated against the config's DOMAIN. */
   readonly apps: readonly App[];
 }
 
@@ -34,22 +37,30 @@ export function inputPaths(values: {
   if (values.lab) {
     if (values.servers || values.env)
       throw new ConfigError('--lab cannot be combined with --servers or --env');
-    return { servers: '.lab/servers.txt', env: '.lab/.env' };
+    // The lab lives in the checkout (.lab/), wherever the command is started.
+    return { servers: displayPath(labPaths.serversTxt), env: displayPath(labPaths.env) };
   }
   return { servers: values.servers ?? 'servers.txt', env: values.env ?? '.env' };
 }
 
-export function loadInputs(paths: InputPaths): Inputs {
+/**
+ * Reads and validates every input before any server is touched: servers file, settings and the
+ * checkout's apps (`appsDir`, default APPS_SOURCE). Throws a ConfigError (exit 2) on bad input.
+ */
+export function loadInputs(paths: InputPaths, appsDir: string = APPS_SOURCE): Inputs {
   if (!existsSync(paths.servers)) {
     throw new ConfigError(`${paths.servers} not found`, [], {
-      hint: paths.servers.startsWith('.lab')
-        ? 'start the lab first: npm run lab -- up'
-        : 'list your servers in servers.txt, one a line',
+      hint:
+        resolve(paths.servers) === labPaths.serversTxt
+          ? 'start the lab first: npm run lab -- up'
+          : 'list your servers in servers.txt, one a line',
     });
   }
   const config = loadConfigFile(paths.env);
   const servers = parseServers(readFileSync(paths.servers, 'utf8'), paths.servers);
-  const apps = describeApps(readApps(APPS_SOURCE), config.domain, PORTS.appsFrom);
+  const apps = describeApps(readApps(appsDir), config.domain, PORTS.appsFrom, {
+    dir: displayPath(appsDir),
+  });
   return { config, servers, serversFile: paths.servers, apps };
 }
 

@@ -1,8 +1,11 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parse } from 'dotenv';
-import { ENV_KEYS, validateEnv } from '../../src/config/env.ts';
+import { ENV_KEYS, loadConfigFile, parseEnv, validateEnv } from '../../src/config/env.ts';
 import { ConfigError } from '../../src/errors.ts';
 import { clearSecrets, redact } from '../../src/redact.ts';
 
@@ -131,6 +134,106 @@ test('.env.example documents exactly the keys the code reads', () => {
   );
   for (const k of Object.keys(example)) documented.add(k);
   assert.equal([...documented].sort(), Object.keys(ENV_KEYS).sort());
+});
+
+function envProblems(text: string): readonly string[] {
+  try {
+    parseEnv(text, 'conf/.env');
+  } catch (e) {
+    assert.instance(e, ConfigError);
+    assert.is((e as ConfigError).exitCode, 2);
+    return (e as ConfigError).problems;
+  }
+  assert.unreachable('expected a ConfigError');
+  return [];
+}
+
+test('a key given twice names the file, the key and both lines; other problems still listed', () => {
+  assert.equal(
+    envProblems('# settings\nDOMAIN=a.example.com\nWEB_SERVER=iis\n\nDOMAIN=b.example.com\n'),
+    [
+      'conf/.env: DOMAIN is set twice, on lines 2 and 5: keep one',
+      'WEB_SERVER=iis is not one of apache, nginx: the web front: apache (default) or nginx',
+    ],
+  );
+});
+
+test('duplicate keys: three times, export prefix, CRLF, a quoted value spanning lines', () => {
+  assert.equal(
+    envProblems(
+      'DOMAIN=example.com\r\nSSH_USER=a\r\nexport SSH_USER=b\r\nLAB_DNS="10.0.0.1\nSSH_USER=c"\r\nSSH_USER=d\r\n',
+    ),
+    [
+      'conf/.env: SSH_USER is set 3 times, on lines 2, 3 and 6: keep one',
+      'LAB_DNS=10.0.0.1\\nSSH_USER=c is not an IP address',
+    ],
+  );
+});
+
+test('overlong values and keys are cut to 80 characters in messages', () => {
+  const garbage = 'x'.repeat(10_000);
+  assert.equal(envProblems(`DOMAIN=example.com\nWEB_SERVER=${garbage}\n${garbage}=1\n`), [
+    `WEB_SERVER=${'x'.repeat(79)}… is not one of apache, nginx: the web front: apache (default) or nginx`,
+    `${'x'.repeat(79)}… is not a Shoestring setting (misspelt? see .env.example)`,
+  ]);
+});
+
+const WHY_KEY = 'private key file to log in with (default: ssh-agent and ~/.ssh/config)';
+
+test('SSH_KEY must be a readable regular file: missing, a directory', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'shoestring-key-'));
+  mkdirSync(join(dir, 'keys'));
+  const env = join(dir, '.env');
+  writeFileSync(env, 'DOMAIN=example.com\nSSH_KEY=keys\n');
+  assert.throws(
+    () => loadConfigFile(env),
+    (e: unknown) =>
+      e instanceof ConfigError &&
+      e.exitCode === 2 &&
+      e.problems.join() ===
+        `SSH_KEY=keys: ${join(dir, 'keys')} is a directory, not a file (${WHY_KEY})`,
+  );
+  writeFileSync(env, 'DOMAIN=example.com\nSSH_KEY=keys/id_ed25519\n');
+  assert.throws(
+    () => loadConfigFile(env),
+    (e: unknown) =>
+      e instanceof ConfigError &&
+      e.problems.join() ===
+        `SSH_KEY=keys/id_ed25519: ${join(dir, 'keys/id_ed25519')} not found (${WHY_KEY})`,
+  );
+  writeFileSync(join(dir, 'keys/id_ed25519'), 'key');
+  assert.is(loadConfigFile(env).ssh.key, join(dir, 'keys/id_ed25519'));
+});
+
+test('SSH_KEY must be readable by the user running the command', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'shoestring-key-'));
+  chmodSync(dir, 0o755);
+  writeFileSync(join(dir, 'id'), 'key');
+  chmodSync(join(dir, 'id'), 0o000);
+  writeFileSync(join(dir, '.env'), 'DOMAIN=example.com\nSSH_KEY=id\n');
+  chmodSync(join(dir, '.env'), 0o644);
+  const expected = `SSH_KEY=id: ${join(dir, 'id')} cannot be read (EACCES): check its permissions (${WHY_KEY})`;
+  if (process.getuid?.() !== 0) {
+    assert.throws(
+      () => loadConfigFile(join(dir, '.env')),
+      (e: unknown) => e instanceof ConfigError && e.problems.join() === expected,
+    );
+    return;
+  }
+  // root reads any file: ask as nobody instead.
+  const code = `import { loadConfigFile } from ${JSON.stringify(join(import.meta.dirname, '../../src/config/env.ts'))};
+try { loadConfigFile(${JSON.stringify(join(dir, '.env'))}); } catch (e) { console.log(JSON.stringify(e.problems)); }`;
+  const res = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], {
+    encoding: 'utf8',
+    uid: 65534,
+    gid: 65534,
+    cwd: join(import.meta.dirname, '../..'),
+  });
+  if (res.stdout === '' && /EACCES|ERR_MODULE_NOT_FOUND/.test(res.stderr)) {
+    console.log('  (skipped: the checkout is not readable by nobody)');
+    return;
+  }
+  assert.equal(JSON.parse(res.stdout) as unknown, [expected], res.stderr);
 });
 
 test.run();

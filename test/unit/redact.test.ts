@@ -5,7 +5,8 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { clearSecrets, redact, registerSecret, Secret } from '../../src/redact.ts';
+import { JsonReporter } from '../../src/cli/reporters.ts';
+import { clearSecrets, redact, redactedJson, registerSecret, Secret } from '../../src/redact.ts';
 
 test('registered secrets are replaced everywhere, longest first', () => {
   clearSecrets();
@@ -34,6 +35,43 @@ test('Secret never prints itself', () => {
   assert.is(JSON.stringify({ s }), '{"s":"[REDACTED]"}');
   assert.not.match(inspect({ s }), /hunter2/);
   assert.is(s.reveal(), 'hunter2-long-password');
+});
+
+/** What `fn` writes to stdout. */
+function stdoutOf(fn: () => void): string {
+  const write = process.stdout.write.bind(process.stdout);
+  let text = '';
+  process.stdout.write = ((chunk: string | Uint8Array) => {
+    text += String(chunk);
+    return true;
+  }) as typeof process.stdout.write;
+  try {
+    fn();
+  } finally {
+    process.stdout.write = write;
+  }
+  return text;
+}
+
+test('--json output redacts a secret holding " or \\ (JSON escaping would hide it)', () => {
+  clearSecrets();
+  const secret = 'pa"ss\\word-4711';
+  registerSecret(secret);
+  const line = stdoutOf(() =>
+    new JsonReporter().event({ type: 'info', host: 's1', message: `key=${secret} end` }),
+  );
+  assert.not.ok(line.includes('pa\\"ss\\\\word-4711'), line);
+  assert.not.ok(line.includes(secret), line);
+  const parsed = JSON.parse(line) as { message: string };
+  assert.is(parsed.message, 'key=[REDACTED] end');
+});
+
+test('redactedJson redacts before escaping; JSON text built elsewhere is covered too', () => {
+  clearSecrets();
+  const secret = 'back\\slash"quote-secret';
+  registerSecret(secret);
+  assert.is(redactedJson({ a: [`x ${secret}`] }), '{"a":["x [REDACTED]"]}');
+  assert.is(redact(JSON.stringify({ a: secret })), '{"a":"[REDACTED]"}');
 });
 
 test("a run's whole output contains no secret value", () => {

@@ -1,8 +1,17 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { planRename, rewriteFile } from '../../src/rename/apply.ts';
 import { candidateFiles } from '../../src/rename/files.ts';
 import { isBinary, replaceDomain } from '../../src/rename/replace.ts';
 
@@ -57,6 +66,37 @@ test('only .env, README, apps and templates are candidates; .git, node_modules, 
     'apps/app1/host',
     'templates/web/site.hbs',
   ]);
+});
+
+test('renaming keeps each file its mode: a 0600 .env stays 0600', () => {
+  const root = mkdtempSync(join(tmpdir(), 'shoestring-rename-'));
+  mkdirSync(join(root, 'apps/app1'), { recursive: true });
+  const modes: Record<string, number> = {
+    '.env': 0o600,
+    'README.md': 0o644,
+    'apps/app1/host': 0o640,
+    'apps/app1/run.sh': 0o755,
+  };
+  for (const [f, mode] of Object.entries(modes)) {
+    writeFileSync(join(root, f), `x example.com\n`);
+    chmodSync(join(root, f), mode);
+  }
+  const changes = planRename(root, join(root, '.env'), 'example.com', 'shop.test');
+  assert.equal(
+    changes.map((c) => [c.file, c.count]),
+    [
+      ['.env', 1],
+      ['README.md', 1],
+      ['apps/app1/host', 1],
+      ['apps/app1/run.sh', 1],
+    ],
+  );
+  for (const c of changes) rewriteFile(c.path, c.text);
+  for (const [f, mode] of Object.entries(modes)) {
+    assert.is(readFileSync(join(root, f), 'utf8'), 'x shop.test\n', f);
+    assert.is((statSync(join(root, f)).mode & 0o7777).toString(8), mode.toString(8), f);
+    assert.not.ok(existsSync(join(root, `${f}.rename-domain.tmp`)));
+  }
 });
 
 test.run();

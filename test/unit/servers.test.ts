@@ -81,4 +81,12 @@ test('parseServerSpec returns messages rather than throwing', () => {
   assert.equal(parseServerSpec('u@h:22'), { host: 'h', user: 'u', port: 22 });
 });
 
+test('an overlong garbage line is cut to 80 characters in the message', () => {
+  const garbage = 'x'.repeat(10_000);
+  assert.equal(problems(`192.0.2.1\n${garbage}\n${garbage} ${garbage}\n`), [
+    `servers.txt:2: "${'x'.repeat(79)}…" is not a valid host name or address`,
+    `servers.txt:3: "${'x'.repeat(79)}…": one server a line (found spaces)`,
+  ]);
+});
+
 test.run();
