@@ -26,6 +26,7 @@ const spec = {
     parallel: { type: 'string' },
     percent: { type: 'string' },
     json: { type: 'boolean' },
+    'break-lock': { type: 'boolean' },
   },
   optionHelp: [
     ...INPUT_OPTION_HELP,
@@ -42,6 +43,12 @@ const spec = {
         'cluster serves; all at once on a first install)',
     ],
     ['--json', 'one JSON event per line'],
+    [
+      '--break-lock',
+      'take the operator lock even if another run holds it (only when that run is gone:\n' +
+        ' '.repeat(20) +
+        'its lock also expires by itself 60 s after its last refresh)',
+    ],
   ],
   epilog: `Examples:\n  ./provision.ts --dry-run\n  ./provision.ts --lab --percent 34%\n\n${EXIT_CODES_HELP}`,
 } as const;
@@ -61,7 +68,14 @@ main(async () => {
   try {
     const result = await provision(
       inputs,
-      { dryRun: values['dry-run'] === true, parallel, percent, components, stop },
+      {
+        dryRun: values['dry-run'] === true,
+        parallel,
+        percent,
+        components,
+        stop,
+        breakLock: values['break-lock'] === true,
+      },
       reporter,
     );
     if (result.interrupted) return 130;

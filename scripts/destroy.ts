@@ -24,12 +24,14 @@ const spec = {
     yes: { type: 'boolean' },
     'dry-run': { type: 'boolean' },
     json: { type: 'boolean' },
+    'break-lock': { type: 'boolean' },
   },
   optionHelp: [
     ...INPUT_OPTION_HELP,
     ['--yes', 'really destroy (otherwise a dry run)'],
     ['--dry-run', 'print what would change on each server (files as diffs); change nothing'],
     ['--json', 'one JSON event per line'],
+    ['--break-lock', 'take the operator lock even if another run holds it (see provision.ts)'],
   ],
   epilog: `Example:\n  scripts/destroy.ts 192.0.2.13 --yes\n\n${EXIT_CODES_HELP}`,
   allowPositionals: true,
@@ -58,6 +60,7 @@ main(async () => {
       dryRun,
       components: [...COMPONENTS].reverse(),
       reporter,
+      breakLock: values['break-lock'] === true,
     });
   } finally {
     reporter.close();

@@ -38,7 +38,8 @@ export const base: Component = {
   teardown: () => [
     {
       title: 'Remove Shoestring state',
-      steps: [files.absent(STATE_DIR), files.absent(CONFIG_DIR)],
+      // STATE_DIR itself stays: it may hold the operator lock of the run doing this.
+      steps: [files.absent(`${STATE_DIR}/provisioned`), files.absent(CONFIG_DIR)],
     },
   ],
 };

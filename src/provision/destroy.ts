@@ -3,17 +3,19 @@
  * runner as provision, one named server after the other. A dry run probes and shows what would
  * change, with diffs, and changes nothing.
  */
-import type { ClusterContext, Component } from '../components/types.ts';
+import type { ClusterContext, ClusterServer, Component } from '../components/types.ts';
 import type { HostSummary, Reporter } from '../plan/events.ts';
 import { Runner } from '../plan/runner.ts';
 import type { Transport } from '../ssh/transport.ts';
 import { gatherFacts, type Inputs } from './context.ts';
+import { withOperatorLock } from './lock.ts';
 
 export interface DestroyOptions {
   readonly dryRun: boolean;
   /** In the order their teardown runs (reverse provisioning order). */
   readonly components: readonly Component[];
   readonly reporter: Reporter;
+  readonly breakLock?: boolean;
 }
 
 /** Returns whether every named server was cleaned. */
@@ -34,6 +36,40 @@ export async function destroy(
     startTogether: new Set(),
   };
   const runner = new Runner(transport, { dryRun: options.dryRun, reporter });
+  const run = () => destroyEach(runner, ctx, gathered, names, options);
+  // The lock lives on a server that stays, when there is one.
+  const doomed = (s: ClusterServer) =>
+    names.includes(s.server.spec) || names.includes(s.server.host);
+  const targets = [
+    ...gathered.servers.filter((s) => !doomed(s)),
+    ...gathered.servers.filter(doomed),
+  ].map((s) => s.target);
+  const summaries = options.dryRun
+    ? await run()
+    : await withOperatorLock(
+        transport,
+        targets,
+        { command: 'scripts/destroy.ts', breakLock: options.breakLock === true },
+        reporter,
+        run,
+      );
+  reporter.event({
+    type: 'done',
+    hosts: summaries,
+    seconds: (Date.now() - started) / 1000,
+    dryRun: options.dryRun,
+  });
+  return summaries.every((s) => !s.failed);
+}
+
+async function destroyEach(
+  runner: Runner,
+  ctx: ClusterContext,
+  gathered: Awaited<ReturnType<typeof gatherFacts>>,
+  names: readonly string[],
+  options: DestroyOptions,
+): Promise<HostSummary[]> {
+  const { reporter } = options;
   const summaries: HostSummary[] = [];
   reporter.event({
     type: 'stage',
@@ -70,11 +106,5 @@ export async function destroy(
     summaries.push(summary);
     reporter.event({ type: 'host-done', summary });
   }
-  reporter.event({
-    type: 'done',
-    hosts: summaries,
-    seconds: (Date.now() - started) / 1000,
-    dryRun: options.dryRun,
-  });
-  return summaries.every((s) => !s.failed);
+  return summaries;
 }

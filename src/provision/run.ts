@@ -14,6 +14,8 @@ import { Runner, type Planned } from '../plan/runner.ts';
 import { NEVER_STOP, type StopSignal } from '../plan/turns.ts';
 import { pMap } from '../util/pmap.ts';
 import { makeTransport, type Inputs } from './context.ts';
+import { withOperatorLock } from './lock.ts';
+import type { Transport } from '../ssh/transport.ts';
 import { preflight } from './preflight.ts';
 import { unsupportedSettings } from './unsupported.ts';
 
@@ -24,6 +26,8 @@ export interface ProvisionOptions {
   readonly percent: number | undefined;
   readonly components: readonly Component[];
   readonly stop?: StopSignal;
+  /** --break-lock: take the operator lock even from another live holder. */
+  readonly breakLock?: boolean;
 }
 
 export interface ProvisionResult {
@@ -45,7 +49,6 @@ export async function provision(
   reporter: Reporter,
 ): Promise<ProvisionResult> {
   const started = Date.now();
-  const stop = options.stop ?? NEVER_STOP;
   const unsupported = unsupportedSettings(inputs.config);
   if (unsupported.refuse.length > 0) {
     throw new ConfigError(
@@ -66,6 +69,35 @@ export async function provision(
     // Hosts worked on at the same time first: all of the first group when --parallel allows.
     startTogether: new Set(first.length <= options.parallel ? first.map((s) => s.hostname) : []),
   };
+  const rollout = () => rollOut(transport, options, reporter, ctx, fraction);
+  const result = options.dryRun
+    ? await rollout()
+    : await withOperatorLock(
+        transport,
+        cluster.map((s) => s.target),
+        { command: './provision.ts', breakLock: options.breakLock === true },
+        reporter,
+        rollout,
+      );
+  reporter.event({
+    type: 'done',
+    hosts: result.hosts,
+    seconds: (Date.now() - started) / 1000,
+    dryRun: options.dryRun,
+  });
+  return result;
+}
+
+/** Everything after preflight: preparation, planning, the rolling groups. */
+async function rollOut(
+  transport: Transport,
+  options: ProvisionOptions,
+  reporter: Reporter,
+  ctx: ClusterContext,
+  fraction: number,
+): Promise<ProvisionResult> {
+  const stop = options.stop ?? NEVER_STOP;
+  const cluster = ctx.servers;
   const runner = new Runner(transport, { dryRun: options.dryRun, reporter, stop });
   const io: ClusterIO = {
     query: (on, script, what) => runner.query(on.target, script, what),
@@ -132,12 +164,6 @@ export async function provision(
       break;
     }
   }
-  reporter.event({
-    type: 'done',
-    hosts: summaries,
-    seconds: (Date.now() - started) / 1000,
-    dryRun: options.dryRun,
-  });
   return { hosts: summaries, ok: !failed && !interrupted, interrupted };
 }
 
