@@ -28,7 +28,7 @@ export const PRELUDE = [
   // We hold the lock: any other temp directory is a leftover of an apply that was killed.
   'for d in /run/shoestring/tmp.*; do [ -e "$d" ] && rm -rf "$d"; done',
   'SHOESTRING_TMP=$(mktemp -d /run/shoestring/tmp.XXXXXX)',
-  `shoestring_on_exit "rm -rf '$SHOESTRING_TMP'"`,
+  'shoestring_on_exit "rm -rf $(printf %q "$SHOESTRING_TMP")"',
   'export SHOESTRING_TMP',
 ].join('\n');
 

@@ -83,7 +83,8 @@ export function writeFileScript(step: FileStep): string {
     `mkdir -p ${q(dirname(path))}`,
     `rm -f ${q(path)}.shoestring.??????`,
     `tmp=$(mktemp ${q(`${path}.shoestring.XXXXXX`)})`,
-    `shoestring_on_exit "rm -f '$tmp'"`,
+    // printf %q quotes the name for the eval at exit, whatever the path holds.
+    `shoestring_on_exit "rm -f $(printf %q "$tmp")"`,
     `base64 -d > "$tmp" <<'${EOF_MARK}'`,
     b64,
     EOF_MARK,

@@ -3,6 +3,7 @@
  * units are left alone; masking stops the unit first.
  */
 import { q } from '../../ssh/quote.ts';
+import { readUnitState, unitStateProbe } from './service.ts';
 import type { Change, StepKind } from './types.ts';
 
 export interface MaskedStep {
@@ -27,12 +28,14 @@ export function masked(unit: string, isMasked = true): MaskedStep {
 }
 
 export const maskedKind: StepKind<MaskedStep, MaskedFact> = {
-  probe: (s) =>
-    `echo "$(systemctl is-enabled ${q(s.unit)} 2>/dev/null || true)"; echo "$(systemctl is-active ${q(s.unit)} 2>/dev/null || true)"`,
-  parse: (_s, lines) => ({
-    masked: (lines[0] ?? '').startsWith('masked'),
-    active: lines[1] === 'active' || lines[1] === 'activating' || lines[1] === 'reloading',
-  }),
+  probe: (s) => unitStateProbe(s.unit),
+  parse: (_s, lines) => {
+    const { enabled, active } = readUnitState(lines);
+    return {
+      masked: enabled.startsWith('masked'),
+      active: active === 'active' || active === 'activating' || active === 'reloading',
+    };
+  },
   decide(step, fact): Change | null {
     const base = { title: step.title, notify: [] };
     if (step.masked) {

@@ -32,13 +32,24 @@ export function service(
   };
 }
 
+/** Prints `enabled <is-enabled>` and `active <is-active>` for a unit. */
+export function unitStateProbe(unit: string): string {
+  return `echo "enabled $(systemctl is-enabled ${q(unit)} 2>/dev/null || true)"; echo "active $(systemctl is-active ${q(unit)} 2>/dev/null || true)"`;
+}
+
+export function readUnitState(lines: readonly string[]): ServiceFact {
+  const value = (word: string) =>
+    lines.find((l) => l === word || l.startsWith(`${word} `))?.slice(word.length + 1) ?? '';
+  return { enabled: value('enabled'), active: value('active') };
+}
+
 const ENABLED = new Set(['enabled', 'enabled-runtime', 'static', 'generated', 'alias']);
 const ACTIVE = new Set(['active', 'reloading', 'activating']);
 
 export const serviceKind: StepKind<ServiceStep, ServiceFact> = {
-  probe: (s) =>
-    `echo "$(systemctl is-enabled ${q(s.name)} 2>/dev/null || true)"; echo "$(systemctl is-active ${q(s.name)} 2>/dev/null || true)"`,
-  parse: (_s, lines) => ({ enabled: lines[0] ?? '', active: lines[1] ?? '' }),
+  // Labelled lines: a unit that does not exist prints nothing for is-enabled.
+  probe: (s) => unitStateProbe(s.name),
+  parse: (_s, lines) => readUnitState(lines),
   decide(step, fact): Change | null {
     const cmds: string[] = [];
     const what: string[] = [];
