@@ -51,7 +51,7 @@ function memberAddScript(self: ClusterServer): string {
 
 /** Check (on a member): `self` is in the member list. */
 function listed(self: ClusterServer): string {
-  return `${gatewayPost('/v3/cluster/member/list')} | grep -qF ${q(`"${peerUrl(self.address)}"`)}`;
+  return `{ ${gatewayPost('/v3/cluster/member/list')}; } | grep -qF ${q(`"${peerUrl(self.address)}"`)}`;
 }
 
 function joinPhases(ctx: HostContext, cluster: EtcdCluster): Phase[] {

@@ -91,7 +91,7 @@ async function makeCa(io: ClusterIO, on: ClusterServer): Promise<CaPair | undefi
 
 /** Check: the member `id` is no longer in the member list `on` answers with. */
 function memberGone(id: string): string {
-  return `! ${gatewayPost('/v3/cluster/member/list')} | grep -q ${q(`"ID":"${id}"`)}`;
+  return `! { ${gatewayPost('/v3/cluster/member/list')}; } | grep -q ${q(`"ID":"${id}"`)}`;
 }
 
 export async function prepareEtcd(ctx: ClusterContext, io: ClusterIO): Promise<EtcdCluster> {
