@@ -19,10 +19,28 @@ test.before(() => {
   if (first.status !== 0) throw new Error(`provision failed:\n${first.stdout}\n${first.stderr}`);
 });
 
-test('without --yes, destroy only says what it would do', async () => {
-  const dry = runCommand('scripts/destroy.ts', ['--lab', s3]);
-  assert.is(dry.status, 0, dry.stderr);
-  assert.match(dry.stdout, /Would remove apps, uwsgi, web, etcd/);
+test('without --yes (or with --dry-run), destroy shows what it would change, with diffs, and changes nothing', async () => {
+  const before = (
+    await on(
+      s3,
+      'find /etc/shoestring /srv/shoestring /etc/default/etcd -printf "%p %s %T@\\n" | sort | sha256sum',
+    )
+  ).out;
+  for (const args of [
+    ['--lab', s3],
+    ['--lab', s3, '--yes', '--dry-run'],
+  ]) {
+    const dry = runCommand('scripts/destroy.ts', args);
+    assert.is(dry.status, 0, dry.stderr);
+    assert.match(
+      dry.stdout,
+      /Leave the etcd cluster › run: Remove this member from the etcd cluster/,
+    );
+    assert.match(dry.stdout, /Remove the apps › remove \/srv\/shoestring\/apps \(directory\)/);
+    // The etcd settings file is emptied: its diff shows the lines that go.
+    assert.match(dry.stdout, /^172\.30\.0\.13: +-ETCD_NAME=s3$/m);
+    assert.match(dry.stdout, /Nothing was changed\. Run again with --yes to do it\./);
+  }
   assert.is((await etcdView(s1)).memberCount, 3);
   assert.is(
     (await on(s3, 'systemctl is-active etcd uwsgi-emperor apache2')).out
@@ -31,6 +49,13 @@ test('without --yes, destroy only says what it would do', async () => {
       .join(' '),
     'active active active',
   );
+  const after = (
+    await on(
+      s3,
+      'find /etc/shoestring /srv/shoestring /etc/default/etcd -printf "%p %s %T@\\n" | sort | sha256sum',
+    )
+  ).out;
+  assert.is(after, before, 'nothing on s3 changed');
 });
 
 test('an unknown server is refused, naming the servers file', () => {
