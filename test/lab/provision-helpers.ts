@@ -11,11 +11,12 @@ export function runCommand(
   script: string,
   args: readonly string[],
   timeoutMs = 20 * 60_000,
+  env: Record<string, string> = {},
 ): CommandResult {
   const res = spawnSync(process.execPath, ['--import', 'tsx', script, ...args], {
     encoding: 'utf8',
     timeout: timeoutMs,
-    env: { ...process.env, CI: 'true' },
+    env: { ...process.env, CI: 'true', ...env },
     maxBuffer: 64 * 1024 * 1024,
   });
   return { status: res.status, stdout: res.stdout, stderr: res.stderr };
