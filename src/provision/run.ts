@@ -14,7 +14,7 @@ import { Runner, type Planned } from '../plan/runner.ts';
 import { NEVER_STOP, type StopSignal } from '../plan/turns.ts';
 import { pMap } from '../util/pmap.ts';
 import { makeTransport, type Inputs } from './context.ts';
-import { withOperatorLock } from './lock.ts';
+import { NO_LOCK, startOperatorLock, type PendingLock } from './lock.ts';
 import type { Transport } from '../ssh/transport.ts';
 import { preflight } from './preflight.ts';
 import { unsupportedSettings } from './unsupported.ts';
@@ -69,16 +69,20 @@ export async function provision(
     // Hosts worked on at the same time first: all of the first group when --parallel allows.
     startTogether: new Set(first.length <= options.parallel ? first.map((s) => s.hostname) : []),
   };
-  const rollout = () => rollOut(transport, options, reporter, ctx, fraction);
-  const result = options.dryRun
-    ? await rollout()
-    : await withOperatorLock(
+  const lock = options.dryRun
+    ? NO_LOCK
+    : startOperatorLock(
         transport,
         cluster.map((s) => s.target),
         { command: './provision.ts', breakLock: options.breakLock === true },
         reporter,
-        rollout,
       );
+  let result: ProvisionResult;
+  try {
+    result = await rollOut(transport, options, reporter, ctx, fraction, lock);
+  } finally {
+    await lock.release();
+  }
   reporter.event({
     type: 'done',
     hosts: result.hosts,
@@ -95,6 +99,7 @@ async function rollOut(
   reporter: Reporter,
   ctx: ClusterContext,
   fraction: number,
+  lock: PendingLock,
 ): Promise<ProvisionResult> {
   const stop = options.stop ?? NEVER_STOP;
   const cluster = ctx.servers;
@@ -102,6 +107,7 @@ async function rollOut(
   const io: ClusterIO = {
     query: (on, script, what) => runner.query(on.target, script, what),
     async apply(on, phase) {
+      await lock.ready();
       const outcome = await runner.runCluster(on.target, phase);
       if (outcome.error) throw outcome.error;
     },
@@ -125,6 +131,9 @@ async function rollOut(
     reporter.event({ type: 'host-done', summary });
   }
   const groups = groupsOf(todo, cluster.length, fraction);
+  // Planning is read-only and went on while the operator lock was asked for; nothing is
+  // changed (or reported converged) without it.
+  await lock.ready();
   let failed = false;
   let interrupted = false;
   for (const [gi, group] of groups.entries()) {
