@@ -5,7 +5,7 @@
  * joins (`member add`, then start with state existing), one at a time. Gate: this member (or
  * proxy) is healthy and a leader exists.
  */
-import { DATA_DIR, prepareEtcd, type EtcdCluster } from '../etcd/cluster.ts';
+import { DATA_DIR, ETCD_SURVEY, prepareEtcd, type EtcdCluster } from '../etcd/cluster.ts';
 import { peerUrl } from '../etcd/membership.ts';
 import { PKI_DIR } from '../etcd/pki.ts';
 import { ETCD_QUERY_SCRIPT, parseEtcdAnswer } from '../etcd/remote.ts';
@@ -85,6 +85,7 @@ function teardown(ctx: HostContext): Phase[] {
 export const etcd: Component<EtcdCluster> = {
   name: 'etcd',
   description: 'etcd cluster (static bootstrap, TLS peers, client API on localhost)',
+  survey: ETCD_SURVEY,
   prepare: prepareEtcd,
   phases: (ctx, cluster) => [
     installPhase(),

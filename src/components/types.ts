@@ -18,6 +18,8 @@ export interface ClusterServer {
   /** The address other servers reach it at (its servers.txt address, or its first address). */
   readonly address: string;
   readonly hostname: string;
+  /** What each component's `survey` printed on this server (component name → output). */
+  readonly surveys: ReadonlyMap<string, string>;
 }
 
 export interface ClusterContext {
@@ -45,6 +47,11 @@ export interface ClusterIO {
 export interface Component<S = unknown> {
   readonly name: string;
   readonly description: string;
+  /**
+   * A read-only script whose output `prepare` reads from each server's `surveys`: it runs in the
+   * preflight round trip, so the cluster-wide facts cost no round trip of their own.
+   */
+  readonly survey?: string;
   /** Cluster-wide facts and work before any host; its result is handed to the other methods. */
   prepare?(ctx: ClusterContext, io: ClusterIO): Promise<S>;
   /** The phases for one host. */

@@ -35,7 +35,8 @@ export interface EtcdCluster {
   readonly token: string;
 }
 
-const SCRIPT = [
+/** What prepare needs of each server, asked in the preflight round trip. */
+export const ETCD_SURVEY = [
   CA_PROBE_SCRIPT,
   section('initialized'),
   `if [ -d ${DATA_DIR}/member ]; then echo yes; else echo no; fi`,
@@ -95,9 +96,7 @@ function memberGone(id: string): string {
 }
 
 export async function prepareEtcd(ctx: ClusterContext, io: ClusterIO): Promise<EtcdCluster> {
-  const reports = await Promise.all(
-    ctx.servers.map(async (s) => parseReport(s, await io.query(s, SCRIPT, 'etcd facts'))),
-  );
+  const reports = ctx.servers.map((s) => parseReport(s, s.surveys.get('etcd') ?? ''));
   const result = planMembership(
     ctx.servers.map((s) => ({ name: s.hostname, address: s.address })),
     reports.map((r) => r.observed),

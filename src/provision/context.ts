@@ -11,6 +11,7 @@ import { ConfigError, ShoestringError } from '../errors.ts';
 import { parsePreflight, PREFLIGHT_SCRIPT, type HostFacts } from '../preflight/probe.ts';
 import { assertBridge } from '../lab/network.ts';
 import { paths as labPaths } from '../lab/paths.ts';
+import { section, sectionLine } from '../plan/sections.ts';
 import { pMap, Transport, type Target } from '../ssh/transport.ts';
 import { PORTS } from '../components/ports.ts';
 import type { ClusterServer } from '../components/types.ts';
@@ -85,26 +86,58 @@ export interface Gathered {
 }
 
 /** Runs the preflight probe on every server (in parallel); connection failures are collected. */
+/** A component's read-only survey, run in the preflight round trip (see Component.survey). */
+export interface Survey {
+  readonly name: string;
+  readonly script: string;
+}
+
+/**
+ * Runs the preflight probe on every server (in parallel), with the components' surveys in the
+ * same round trip; connection failures are collected.
+ */
 export async function gatherFacts(
   t: Transport,
   servers: readonly Server[],
   parallel: number,
+  surveys: readonly Survey[] = [],
 ): Promise<Gathered & { epochs: number[] }> {
   const failures: ShoestringError[] = [];
   const gathered: (ClusterServer | undefined)[] = [];
   const epochs: number[] = [];
+  // Each survey in a subshell: whatever it does, preflight's own output stays whole.
+  const script = [
+    PREFLIGHT_SCRIPT,
+    ...surveys.map(
+      (v) => `${section(`survey:${v.name}`)}
+(
+${v.script}
+) || true`,
+    ),
+  ].join('\n');
   await pMap(servers, parallel, async (server, i) => {
     const target = targetOf(server);
     try {
-      const res = await t.run(target, PREFLIGHT_SCRIPT, { what: 'preflight', timeoutMs: 60_000 });
+      const res = await t.run(target, script, { what: 'preflight', timeoutMs: 60_000 });
       epochs[i] = Math.floor(Date.now() / 1000);
       const facts: HostFacts = parsePreflight(res.stdout, server.spec);
       const address = isIP(server.host) ? server.host : (facts.addresses[0] ?? server.host);
-      gathered[i] = { server, target, facts, address, hostname: facts.hostname };
+      const answers = new Map(surveys.map((v) => [v.name, surveyOutput(res.stdout, v.name)]));
+      gathered[i] = { server, target, facts, address, hostname: facts.hostname, surveys: answers };
     } catch (e) {
       if (e instanceof ShoestringError) failures.push(e);
       else throw e;
     }
   });
   return { servers: gathered.filter((s): s is ClusterServer => s !== undefined), failures, epochs };
+}
+
+/** The output of one survey, with its own sections (pure). */
+export function surveyOutput(output: string, name: string): string {
+  const lines = output.split('\n');
+  const from = lines.indexOf(sectionLine(`survey:${name}`));
+  if (from < 0) return '';
+  const rest = lines.slice(from + 1);
+  const end = rest.findIndex((l) => l.startsWith(sectionLine('survey:')));
+  return (end < 0 ? rest : rest.slice(0, end)).join('\n');
 }

@@ -7,17 +7,18 @@ import { ShoestringError } from '../errors.ts';
 import type { Reporter } from '../plan/events.ts';
 import { checkCluster, checkHost } from '../preflight/check.ts';
 import type { Transport } from '../ssh/transport.ts';
-import { gatherFacts, type Inputs } from './context.ts';
+import { gatherFacts, type Inputs, type Survey } from './context.ts';
 
 export async function preflight(
   transport: Transport,
   inputs: Inputs,
   parallel: number,
   reporter: Reporter,
+  surveys: readonly Survey[] = [],
 ): Promise<ClusterServer[]> {
   const servers = inputs.servers;
   reporter.event({ type: 'stage', title: 'Preflight', hosts: servers.length });
-  const gathered = await gatherFacts(transport, servers, parallel);
+  const gathered = await gatherFacts(transport, servers, parallel, surveys);
   const problems: string[] = gathered.failures.map((f) => f.message);
   const hostnames = new Map<string, string>();
   gathered.servers.forEach((s, i) => {

@@ -58,7 +58,10 @@ export async function provision(
   }
   for (const w of unsupported.warn) reporter.event({ type: 'warn', host: 'settings', message: w });
   const transport = makeTransport(inputs.config);
-  const cluster = await preflight(transport, inputs, options.parallel, reporter);
+  const surveys = options.components.flatMap((c) =>
+    c.survey ? [{ name: c.name, script: c.survey }] : [],
+  );
+  const cluster = await preflight(transport, inputs, options.parallel, reporter, surveys);
   const serving = cluster.some((s) => s.facts.provisioned);
   const fraction = options.percent ?? (serving ? 0.5 : 1);
   const first = groupsOf(cluster, cluster.length, fraction)[0] ?? [];

@@ -2,6 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { checkCluster, checkHost } from '../../src/preflight/check.ts';
 import { parsePreflight } from '../../src/preflight/probe.ts';
+import { surveyOutput } from '../../src/provision/context.ts';
 import { classifySshFailure, backoffMs } from '../../src/ssh/classify.ts';
 import { q } from '../../src/ssh/quote.ts';
 
@@ -111,6 +112,15 @@ test('shell quoting', () => {
   assert.is(q("it's"), `'it'\\''s'`);
   assert.is(q('$(rm -rf /)'), `'$(rm -rf /)'`);
   assert.is(q(''), `''`);
+});
+
+test('surveys ride in the preflight output: each component gets its own part, sections and all', () => {
+  const out = `${sample}@@shoestring:survey:etcd\n@@shoestring:role\nmember\n@@shoestring:survey:db\nsynced\n`;
+  assert.is(surveyOutput(out, 'etcd'), '@@shoestring:role\nmember');
+  assert.is(surveyOutput(out, 'db'), 'synced\n');
+  assert.is(surveyOutput(out, 'web'), '');
+  // Preflight's own sections end where the first survey starts.
+  assert.is(parsePreflight(out, 's1').listening.size, 3);
 });
 
 test.run();
