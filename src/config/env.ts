@@ -3,12 +3,13 @@
  * validated into one frozen, typed object. Every problem is reported at once, naming the key
  * and what it is for. `.env.example` documents the same keys (a unit test keeps them in step).
  */
-import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync, existsSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { resolve, dirname } from 'node:path';
 import { homedir } from 'node:os';
 import { parse } from 'dotenv';
 import { ConfigError } from '../errors.ts';
+import { duplicateKeys, readableFileProblem } from './env-checks.ts';
 import { Secret } from '../redact.ts';
 import { clip } from './clip.ts';
 
@@ -96,28 +97,6 @@ const LETS_ENCRYPT = 'https://acme-v02.api.letsencrypt.org/directory';
 const DOMAIN_RE =
   /^(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]([a-z0-9-]{0,61}[a-z0-9])?$/;
 
-/** Why `path` cannot be read as a regular file, or undefined when it can. */
-export function readableFileProblem(path: string): string | undefined {
-  let isFile: boolean;
-  try {
-    isFile = statSync(path).isFile();
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    return code === 'ENOENT' || code === 'ENOTDIR'
-      ? 'not found'
-      : `cannot be read (${code ?? 'error'})`;
-  }
-  if (!isFile) {
-    return statSync(path).isDirectory() ? 'is a directory, not a file' : 'is not a regular file';
-  }
-  try {
-    accessSync(path, constants.R_OK);
-  } catch (e) {
-    return `cannot be read (${(e as NodeJS.ErrnoException).code ?? 'error'}): check its permissions`;
-  }
-  return undefined;
-}
-
 export function isValidDomain(domain: string): boolean {
   return DOMAIN_RE.test(domain);
 }
@@ -135,35 +114,6 @@ export function loadConfigFile(file: string): Config {
 /** Parses and validates the text of a settings file; `file` names it in errors. */
 export function parseEnv(text: string, file: string): Config {
   return validateEnv(parse(text), file, duplicateKeys(text, file));
-}
-
-// dotenv's own line pattern (dotenv 17/18), so keys are found exactly where dotenv finds them
-// (a quoted value may span lines). `d`: the key's offset gives its line.
-const DOTENV_LINE =
-  /(?:^|^)\s*(?:export\s+)?([\w.-]+)(?:\s*=\s*?|:\s+?)(\s*'(?:\\'|[^'])*'|\s*"(?:\\"|[^"])*"|\s*`(?:\\`|[^`])*`|[^#\r\n]+)?\s*(?:#.*)?(?:$|$)/dgm;
-
-/**
- * Keys set more than once (dotenv silently keeps the last): one problem per key, naming the
- * file and every line that sets it. Pure.
- */
-export function duplicateKeys(text: string, file: string): string[] {
-  const src = text.replace(/\r\n?/g, '\n');
-  const lines = new Map<string, number[]>();
-  for (const m of src.matchAll(DOTENV_LINE)) {
-    const key = m[1];
-    const at = m.indices?.[1]?.[0];
-    if (key === undefined || at === undefined) continue;
-    const line = src.slice(0, at).split('\n').length;
-    lines.set(key, [...(lines.get(key) ?? []), line]);
-  }
-  const problems: string[] = [];
-  for (const [key, at] of lines) {
-    if (at.length < 2) continue;
-    const list = `${at.slice(0, -1).join(', ')} and ${at.at(-1)}`;
-    const times = at.length === 2 ? 'twice' : `${at.length} times`;
-    problems.push(`${file}: ${clip(key)} is set ${times}, on lines ${list}: keep one`);
-  }
-  return problems;
 }
 
 /**

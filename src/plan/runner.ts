@@ -9,15 +9,14 @@ import { CommandError, GateError, ShoestringError, tail } from '../errors.ts';
 import type { Target } from '../ssh/target.ts';
 import type { Transport } from '../ssh/transport.ts';
 import { applyScript, finishScript, OWED, readApplyStderr } from './apply.ts';
-import { fileDiff } from './diffview.ts';
+import { reportDryRun } from './dry-run.ts';
 import type { Reporter } from './events.ts';
 import type { Gate, Phase } from './phase.ts';
 import { hasWork, planPhases, probeScript, type PhasePlan } from './probe.ts';
-import { readSections, section, withoutMarkers } from './sections.ts';
+import { readSections, withoutMarkers } from './sections.ts';
 import type { Step } from './steps/index.ts';
 import type { Change, Notify } from './steps/types.ts';
 import { NEVER_STOP, Turns, type StopSignal } from './turns.ts';
-import { q } from '../ssh/quote.ts';
 
 export interface PhaseResult {
   readonly phase: string;
@@ -144,7 +143,7 @@ export class Runner {
         }
         changed = true;
         if (this.#o.dryRun) {
-          await this.#reportDryRun(host, phase, plan);
+          await reportDryRun(this.#t, this.#o.reporter, host, phase, plan);
           results.push({ phase: phase.title, changes: plan.changes, unchanged: plan.unchanged });
           continue;
         }
@@ -271,55 +270,6 @@ export class Runner {
         release?.();
       }
     }
-  }
-
-  async #reportDryRun(host: Target, phase: Phase, plan: PhasePlan): Promise<void> {
-    const on = phase.on ?? host;
-    const where = phase.on ? `on ${phase.on.name}: ` : '';
-    const shown = plan.changes.filter((c) => c.content && !c.content.secret);
-    const before = await this.#currentContents(
-      on,
-      shown.map((c) => c.content?.path ?? ''),
-    );
-    for (const n of plan.pending) {
-      this.#o.reporter.event({
-        type: 'change',
-        host: host.name,
-        phase: phase.title,
-        summary: `${where}${n.action} ${n.service} (left pending by an interrupted run)`,
-      });
-    }
-    plan.changes.forEach((c) => {
-      const diff = c.content
-        ? fileDiff(c.content.path, before.get(c.content.path), c.content.text, c.content.secret)
-        : undefined;
-      this.#o.reporter.event({
-        type: 'change',
-        host: host.name,
-        phase: phase.title,
-        summary: `${where}${c.summary}`,
-        ...(diff ? { diff } : {}),
-      });
-    });
-  }
-
-  /** Current contents of files (one round trip); secret files are never asked for. */
-  async #currentContents(on: Target, paths: readonly string[]): Promise<Map<string, string>> {
-    const out = new Map<string, string>();
-    if (paths.length === 0) return out;
-    const script = paths
-      .map(
-        (p, i) => `${section(`file:${i}`)}\nif [ -f ${q(p)} ]; then base64 -w0 < ${q(p)}; echo; fi`,
-      )
-      .join('\n');
-    const res = await this.#t.run(on, script, { what: 'read files for the diff' });
-    const sections = readSections(res.stdout);
-    paths.forEach((p, i) => {
-      const lines = sections.get(`file:${i}`);
-      if (lines && lines.length > 0)
-        out.set(p, Buffer.from(lines.join(''), 'base64').toString('utf8'));
-    });
-    return out;
   }
 
   /** Polls a gate until it passes or its budget is spent (throws GateError). */
