@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { parsePercent, splitGroups } from '../../src/plan/rolling.ts';
+import { groupsOf, parsePercent, splitGroups } from '../../src/plan/rolling.ts';
 import { ConfigError } from '../../src/errors.ts';
 
 const hosts = (n: number) => Array.from({ length: n }, (_, i) => `s${i + 1}`);
@@ -70,6 +70,14 @@ test('percent parsing: fractions, percentages, bad input', () => {
       (e: unknown) => e instanceof ConfigError,
       bad,
     );
+});
+
+test('only the hosts with work are rolled, in groups sized on the whole fleet', () => {
+  // 6 servers at 50 %: groups of 3, whichever hosts have something to change.
+  assert.equal(groupsOf(['s2', 's5'], 6, 0.5), [['s2', 's5']]);
+  assert.equal(groupsOf(['s1', 's2', 's4', 's6'], 6, 0.5), [['s1', 's2', 's4'], ['s6']]);
+  assert.equal(groupsOf([], 6, 0.5), []);
+  assert.equal(groupsOf(['s1', 's2'], 3, 0.34), [['s1'], ['s2']]);
 });
 
 test.run();
