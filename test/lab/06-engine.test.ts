@@ -148,7 +148,7 @@ test('a server cut off for 20 s in the middle of an apply converges on the next 
   const last = runCommand('provision.ts', lab);
   assert.is(totals(last.stdout).changed, 0, last.stdout);
   assert.is(
-    (await on(s2, 'dpkg-query -W -f="${db:Status-Abbrev}" python3-flask')).out.trim(),
+    (await on(s2, "dpkg-query -W -f='${db:Status-Abbrev}' python3-flask")).out.trim(),
     'ii',
   );
 });
