@@ -6,7 +6,8 @@
 import { FactError } from '../errors.ts';
 import { q } from '../ssh/quote.ts';
 import { readSections, section } from './sections.ts';
-import { decideStep, notifiesOf, parseStep, probeStep, type Step } from './steps/index.ts';
+import { decideStep, notifiesOf, parseStep, probeStep, unitsOf, type Step } from './steps/index.ts';
+import { unitPrelude } from './steps/units.ts';
 import { ProbeOutputError, type Change, type Notify } from './steps/types.ts';
 
 /** Where a pending restart/reload is recorded before the file that needs it is replaced. */
@@ -35,7 +36,8 @@ function services(steps: readonly Step[]): string[] {
 
 /** The probe script for several phases' steps. */
 export function probeScript(phases: readonly (readonly Step[])[]): string {
-  return phases
+  const units = [...new Set(phases.flat().flatMap(unitsOf))];
+  const body = phases
     .flatMap((steps, i) => [
       ...steps.flatMap((step, j) => [section(`step:${i}:${j}`), probeStep(step)]),
       ...(services(steps).length > 0
@@ -49,6 +51,7 @@ export function probeScript(phases: readonly (readonly Step[])[]): string {
         : []),
     ])
     .join('\n');
+  return `${unitPrelude(units)}\n${body}`;
 }
 
 /** The notification a pending marker stands for, as the steps declare it. */

@@ -42,8 +42,8 @@ export const daemonReloadKind: StepKind<DaemonReloadStep, DaemonReloadFact> = {
       .map((u) =>
         [
           `echo ${q(`unit ${u.unit}`)}`,
-          `echo "need $(systemctl show ${q(u.unit)} -p NeedDaemonReload --value 2>/dev/null || true)"`,
-          `echo "loaded $(systemctl show ${q(u.unit)} -p FragmentPath --value 2>/dev/null || true) $(systemctl show ${q(u.unit)} -p DropInPaths --value 2>/dev/null || true)"`,
+          `echo "need $(shoestring_unit ${q(u.unit)} NeedDaemonReload)"`,
+          `echo "loaded $(shoestring_unit ${q(u.unit)} FragmentPath) $(shoestring_unit ${q(u.unit)} DropInPaths)"`,
           ...u.files.map((f) => `if [ -e ${q(f)} ]; then echo ${q(`present ${f}`)}; fi`),
         ].join('\n'),
       )

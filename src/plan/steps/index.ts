@@ -78,6 +78,21 @@ export function decideStep(
   return kind.decide(step, fact) ?? kind.follow?.(step, earlier) ?? null;
 }
 
+/** The systemd units a step's probe asks about (loaded in one call by the probe script). */
+export function unitsOf(step: Step): readonly string[] {
+  switch (step.kind) {
+    case 'service':
+      return [step.name];
+    case 'masked':
+    case 'unit-absent':
+      return [step.unit];
+    case 'daemon-reload':
+      return step.units.map((u) => u.unit);
+    default:
+      return [];
+  }
+}
+
 /** The services a step may notify (its pending markers are probed with it). */
 export function notifiesOf(step: Step): readonly string[] {
   return 'notify' in step && step.notify ? step.notify.map((n) => n.service) : [];

@@ -34,7 +34,7 @@ export function service(
 
 /** Prints `enabled <is-enabled>` and `active <is-active>` for a unit. */
 export function unitStateProbe(unit: string): string {
-  return `echo "enabled $(systemctl is-enabled ${q(unit)} 2>/dev/null || true)"; echo "active $(systemctl is-active ${q(unit)} 2>/dev/null || true)"`;
+  return `echo "enabled $(shoestring_unit ${q(unit)} UnitFileState)"; echo "active $(shoestring_unit ${q(unit)} ActiveState)"`;
 }
 
 export function readUnitState(lines: readonly string[]): ServiceFact {

@@ -26,8 +26,8 @@ export function unitAbsent(unit: string, unitFiles: readonly string[]): UnitAbse
 export const unitAbsentKind: StepKind<UnitAbsentStep, UnitAbsentFact> = {
   probe: (s) =>
     [
-      `echo "active $(systemctl is-active ${q(s.unit)} 2>/dev/null || true)"`,
-      `echo "enabled $(systemctl is-enabled ${q(s.unit)} 2>/dev/null || true)"`,
+      `echo "active $(shoestring_unit ${q(s.unit)} ActiveState)"`,
+      `echo "enabled $(shoestring_unit ${q(s.unit)} UnitFileState)"`,
       ...s.files.map((f) => `if [ -e ${q(f)} ]; then echo ${q(`present ${f}`)}; fi`),
     ].join('\n'),
   parse(_s, lines) {
