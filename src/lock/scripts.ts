@@ -143,10 +143,15 @@ export function releaseScript(
     `if [ -s "$file" ] && grep -qF -- ${q(tokenNeedle(token))} "$file"; then rm -f "$file"; f=released; else f=not-ours; fi`,
     `lease=${q(leaseId ?? '')}`,
     `e=none`,
+    // Retried: right after a membership change (destroy removes a member) etcd may be electing
+    // a leader and refuse for a moment; a lease left behind would lock the next run out.
     `if [ -n "$lease" ]; then`,
-    `  if err=$(ectl lease revoke "$lease" 2>&1 >/dev/null); then e=released`,
-    `  elif printf '%s' "$err" | grep -q 'not found'; then e=gone`,
-    `  else e=failed; fi`,
+    `  end=$((SECONDS + 12))`,
+    `  while :; do`,
+    `    if err=$(ectl lease revoke "$lease" 2>&1 >/dev/null); then e=released; break`,
+    `    elif printf '%s' "$err" | grep -q 'not found'; then e=gone; break`,
+    `    else e=failed; [ "$SECONDS" -lt "$end" ] || break; sleep 0.5; fi`,
+    `  done`,
     `fi`,
     `printf '${MARKER}result\\nfile %s\\netcd %s\\n' "$f" "$e"`,
   ].join('\n');
