@@ -7,11 +7,10 @@
  * Run: node --import tsx bench/engine.ts --other /path/to/other/checkout [--cold N] [--noop N]
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { repoRoot } from '../src/lab/paths.ts';
+import { labServersFile } from './servers-file.ts';
 
 const { values } = parseArgs({
   options: {
@@ -44,16 +43,7 @@ function run(cwd: string, script: string, args: string[]): number {
   return seconds;
 }
 
-function serversFile(n: number): string {
-  const lines = readFileSync(join(repoRoot, '.lab/servers.txt'), 'utf8')
-    .split('\n')
-    .map((l) => l.replace(/#.*/, '').trim())
-    .filter(Boolean)
-    .slice(0, n);
-  const file = join(tmpdir(), `shoestring-bench-engine-${n}.txt`);
-  writeFileSync(file, lines.join('\n') + '\n');
-  return file;
-}
+const serversFile = (n: number): string => labServersFile(n, 'shoestring-bench-engine');
 
 const provision = (cwd: string, n: number) =>
   run(cwd, 'provision.ts', ['--servers', serversFile(n), '--env', env]);

@@ -7,11 +7,9 @@
  * Run: node --import tsx bench/provision.ts [--runs N] [--noop-runs N] [--six] [--keep]
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { repoRoot } from '../src/lab/paths.ts';
+import { labServersFile } from './servers-file.ts';
 
 const { values } = parseArgs({
   options: {
@@ -43,16 +41,7 @@ function freshLab(n = 3): void {
   node('scripts/lab.ts', ['up', String(n)]);
 }
 
-function serversFile(n: number): string {
-  const lines = readFileSync(join(repoRoot, '.lab/servers.txt'), 'utf8')
-    .split('\n')
-    .map((l) => l.replace(/#.*/, '').trim())
-    .filter(Boolean)
-    .slice(0, n);
-  const file = join(tmpdir(), `shoestring-bench-servers-${n}.txt`);
-  writeFileSync(file, lines.join('\n') + '\n');
-  return file;
-}
+const serversFile = (n: number): string => labServersFile(n, 'shoestring-bench-servers');
 
 function provision(n: number): { seconds: number; changed: number } {
   const r = node('provision.ts', ['--servers', serversFile(n), '--env', '.lab/.env', '--json']);

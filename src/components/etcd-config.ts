@@ -22,7 +22,7 @@ import type { Phase } from '../plan/phase.ts';
 import { files, shell, systemd, type Notify, type Step } from '../plan/steps/index.ts';
 import { render } from '../templates.ts';
 import { proxyConfigPhase, retireProxy } from './etcd-proxy.ts';
-import { HEALTHY, waitHealthy } from './etcd-health.ts';
+import { waitHealthy } from './etcd-health.ts';
 import type { HostContext } from './types.ts';
 
 export const ETCD_ENV = '/etc/default/etcd';
@@ -120,5 +120,3 @@ export function configPhase(ctx: HostContext, cluster: EtcdCluster): Phase {
     ],
   };
 }
-
-export { HEALTHY };

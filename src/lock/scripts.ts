@@ -105,6 +105,11 @@ export function acquireScript(
   ].join('\n');
 }
 
+/** Check: the lock file still holds our record (our token). */
+function fileIsOurs(token: string): string {
+  return `[ -s "$file" ] && grep -qF -- ${q(tokenNeedle(token))} "$file"`;
+}
+
 /**
  * Keeps our lock alive: touches the file if it still holds our token, keeps the lease alive.
  * Prints `result` with the lines `file ok|lost` and `etcd ok|lost|failed|none`.
@@ -116,7 +121,7 @@ export function refreshScript(
 ): string {
   return [
     prelude(options),
-    `if [ -s "$file" ] && grep -qF -- ${q(tokenNeedle(token))} "$file"; then touch "$file"; f=ok; else f=lost; fi`,
+    `if ${fileIsOurs(token)}; then touch "$file"; f=ok; else f=lost; fi`,
     `lease=${q(leaseId ?? '')}`,
     `e=none`,
     `if [ -n "$lease" ]; then`,
@@ -140,7 +145,7 @@ export function releaseScript(
 ): string {
   return [
     prelude(options),
-    `if [ -s "$file" ] && grep -qF -- ${q(tokenNeedle(token))} "$file"; then rm -f "$file"; f=released; else f=not-ours; fi`,
+    `if ${fileIsOurs(token)}; then rm -f "$file"; f=released; else f=not-ours; fi`,
     `lease=${q(leaseId ?? '')}`,
     `e=none`,
     // Retried: right after a membership change (destroy removes a member) etcd may be electing

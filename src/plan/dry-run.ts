@@ -9,6 +9,7 @@ import { fileDiff } from './diffview.ts';
 import type { Reporter } from './events.ts';
 import type { Phase } from './phase.ts';
 import type { PhasePlan } from './probe.ts';
+import { reportChanges } from './report.ts';
 import { readSections, section } from './sections.ts';
 
 export async function reportDryRun(
@@ -19,33 +20,17 @@ export async function reportDryRun(
   plan: PhasePlan,
 ): Promise<void> {
   const on = phase.on ?? host;
-  const where = phase.on ? `on ${phase.on.name}: ` : '';
   const shown = plan.changes.filter((c) => c.content && !c.content.secret);
   const before = await currentContents(
     t,
     on,
     shown.map((c) => c.content?.path ?? ''),
   );
-  for (const n of plan.pending) {
-    reporter.event({
-      type: 'change',
-      host: host.name,
-      phase: phase.title,
-      summary: `${where}${n.action} ${n.service} (left pending by an interrupted run)`,
-    });
-  }
-  plan.changes.forEach((c) => {
-    const diff = c.content
+  reportChanges(reporter, host, phase, plan.pending, plan.changes, (c) =>
+    c.content
       ? fileDiff(c.content.path, before.get(c.content.path), c.content.text, c.content.secret)
-      : undefined;
-    reporter.event({
-      type: 'change',
-      host: host.name,
-      phase: phase.title,
-      summary: `${where}${c.summary}`,
-      ...(diff ? { diff } : {}),
-    });
-  });
+      : undefined,
+  );
 }
 
 /** Current contents of files (one round trip); secret files are never asked for. */

@@ -25,6 +25,9 @@ export interface PhasePlan {
   readonly pending: readonly Notify[];
 }
 
+/** The plan of a phase with no steps. */
+export const NOTHING_TO_DO: PhasePlan = { changes: [], unchanged: 0, pending: [] };
+
 /** Whether a plan has anything to do. */
 export function hasWork(plan: PhasePlan): boolean {
   return plan.changes.length > 0 || plan.pending.length > 0;

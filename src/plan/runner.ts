@@ -11,8 +11,9 @@ import type { Transport } from '../ssh/transport.ts';
 import { applyScript, finishScript, OWED, readApplyStderr } from './apply.ts';
 import { reportDryRun } from './dry-run.ts';
 import type { Reporter } from './events.ts';
-import type { Gate, Phase } from './phase.ts';
-import { hasWork, planPhases, probeScript, type PhasePlan } from './probe.ts';
+import { staticSteps, type Gate, type Phase } from './phase.ts';
+import { hasWork, NOTHING_TO_DO, planPhases, probeScript, type PhasePlan } from './probe.ts';
+import { reportChanges } from './report.ts';
 import { readSections, withoutMarkers } from './sections.ts';
 import type { Step } from './steps/index.ts';
 import type { Change, Notify } from './steps/types.ts';
@@ -90,7 +91,7 @@ export class Runner {
       ? await this.query(phase.query.on, phase.query.script, `${phase.title} › query`)
       : undefined;
     const steps = this.#stepsOf(phase, answer);
-    if (steps.length === 0) return { changes: [], unchanged: 0, pending: [] };
+    if (steps.length === 0) return NOTHING_TO_DO;
     const on = phase.on ?? host;
     const res = await this.#t.run(on, probeScript([steps]), { what: `${phase.title} › probe` });
     return planPhases([steps], res.stdout, on.name)[0] as PhasePlan;
@@ -101,15 +102,15 @@ export class Runner {
    * the others one by one.
    */
   async planHost(host: Target, phases: readonly Phase[]): Promise<Planned[]> {
-    const batch = phases.filter((p) => !p.on && !p.query && typeof p.steps !== 'function');
-    const batchSteps = batch.map((p) => this.#stepsOf(p, undefined));
+    const batch = phases.filter((p) => !p.on && staticSteps(p) !== undefined);
+    const batchSteps = batch.map((p) => staticSteps(p) ?? []);
     const plans = new Map<Phase, PhasePlan>();
     if (batchSteps.some((s) => s.length > 0)) {
       const res = await this.#t.run(host, probeScript(batchSteps), { what: 'probe' });
       planPhases(batchSteps, res.stdout, host.name).forEach((plan, i) =>
         plans.set(batch[i] as Phase, plan),
       );
-    } else batch.forEach((p) => plans.set(p, { changes: [], unchanged: 0, pending: [] }));
+    } else batch.forEach((p) => plans.set(p, NOTHING_TO_DO));
     for (const p of phases) if (!plans.has(p)) plans.set(p, await this.planOne(host, p));
     return phases.map((phase) => ({ phase, plan: plans.get(phase) }));
   }
@@ -191,21 +192,7 @@ export class Runner {
     }
     const { skipped } = readApplyStderr(res.stderr);
     const made = plan.changes.filter((c) => !skipped.has(c.title));
-    for (const n of plan.pending) {
-      this.#o.reporter.event({
-        type: 'change',
-        host: host.name,
-        phase: phase.title,
-        summary: `${where}${n.action} ${n.service} (left pending by an interrupted run)`,
-      });
-    }
-    for (const c of made)
-      this.#o.reporter.event({
-        type: 'change',
-        host: host.name,
-        phase: phase.title,
-        summary: `${where}${c.summary}`,
-      });
+    reportChanges(this.#o.reporter, host, phase, plan.pending, made);
     const owed = this.#owed(res.stdout, plan);
     if (owed.length > 0) await this.#finish(host, on, phase, owed, holding);
     return {

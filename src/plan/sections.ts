@@ -37,12 +37,6 @@ export function readSections(output: string): Map<string, string[]> {
   return sections;
 }
 
-/** A section as one text (its lines joined), or undefined when it was not printed. */
-export function sectionText(sections: ReadonlyMap<string, readonly string[]>, name: string) {
-  const lines = sections.get(name);
-  return lines === undefined ? undefined : lines.join('\n');
-}
-
 /** Every line of `text` that is not a marker line (what a human should see of stderr). */
 export function withoutMarkers(text: string): string {
   return text

@@ -5,6 +5,7 @@
  */
 import type { ClusterContext, ClusterServer, Component } from '../components/types.ts';
 import type { HostSummary, Reporter } from '../plan/events.ts';
+import { hostSummary } from '../plan/report.ts';
 import { Runner } from '../plan/runner.ts';
 import type { Transport } from '../ssh/transport.ts';
 import { gatherFacts, type Inputs } from './context.ts';
@@ -95,14 +96,7 @@ async function destroyEach(
     }
     const phases = options.components.flatMap((c) => c.teardown?.({ ...ctx, self }) ?? []);
     const outcome = await runner.runHost(self.target, await runner.planHost(self.target, phases));
-    const summary: HostSummary = {
-      host: name,
-      changed: outcome.results.reduce((a, r) => a + r.changes.length, 0),
-      unchanged: outcome.results.reduce((a, r) => a + r.unchanged, 0),
-      failed: outcome.error !== undefined,
-      seconds: (Date.now() - t0) / 1000,
-      ...(outcome.error ? { error: outcome.error.message.replace(`${name}: `, '') } : {}),
-    };
+    const summary = hostSummary(name, outcome.results, (Date.now() - t0) / 1000, outcome.error);
     summaries.push(summary);
     reporter.event({ type: 'host-done', summary });
   }

@@ -10,6 +10,7 @@ import { ConfigError, ShoestringError } from '../errors.ts';
 import type { HostSummary, Reporter } from '../plan/events.ts';
 import { hasWork } from '../plan/probe.ts';
 import { groupsOf } from '../plan/rolling.ts';
+import { hostSummary } from '../plan/report.ts';
 import { Runner, type Planned } from '../plan/runner.ts';
 import { NEVER_STOP, type StopSignal } from '../plan/turns.ts';
 import { pMap } from '../util/pmap.ts';
@@ -190,13 +191,8 @@ function untouched(rest: readonly HostWork[], reporter: Reporter): void {
 
 /** A host with nothing to change: not rolled, no gates. */
 function summarize(w: HostWork): HostSummary {
-  return {
-    host: w.ctx.self.server.spec,
-    changed: 0,
-    unchanged: w.planned.reduce((a, p) => a + (p.plan?.unchanged ?? 0), 0),
-    failed: false,
-    seconds: 0,
-  };
+  const results = w.planned.map((p) => ({ changes: [], unchanged: p.plan?.unchanged ?? 0 }));
+  return hostSummary(w.ctx.self.server.spec, results, 0, undefined);
 }
 
 async function provisionHost(
@@ -229,15 +225,12 @@ async function provisionHost(
       message: `interrupted; left for the next run: ${outcome.left.join(', ')}`,
     });
   }
-  const host = w.ctx.self.server.spec;
-  const summary: HostSummary = {
-    host,
-    changed: outcome.results.reduce((a, r) => a + r.changes.length, 0),
-    unchanged: outcome.results.reduce((a, r) => a + r.unchanged, 0),
-    failed: error !== undefined,
-    seconds: (Date.now() - started) / 1000,
-    ...(error ? { error: error.message.replace(`${host}: `, '') } : {}),
-  };
+  const summary = hostSummary(
+    w.ctx.self.server.spec,
+    outcome.results,
+    (Date.now() - started) / 1000,
+    error,
+  );
   reporter.event({ type: 'host-done', summary });
   return { summary, left: outcome.left };
 }

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { assignPorts, describeApps, readApps } from '../../src/apps/discover.ts';
 import { ConfigError } from '../../src/errors.ts';
 import { loadInputs } from '../../src/provision/context.ts';
+import { configProblems } from './fixtures/config-problems.ts';
 
 const src = (name: string, files: Record<string, string>) => ({
   name,
@@ -82,15 +83,7 @@ test('problems are reported together: no host file, no entry point, a clash', ()
 
 /** The problems of a describeApps that must fail. */
 function problems(sources: ReturnType<typeof src>[], domain = 'example.com'): readonly string[] {
-  try {
-    describeApps(sources, domain, 3100);
-  } catch (e) {
-    assert.instance(e, ConfigError);
-    assert.is((e as ConfigError).exitCode, 2);
-    return (e as ConfigError).problems;
-  }
-  assert.unreachable('expected a ConfigError');
-  return [];
+  return configProblems(() => describeApps(sources, domain, 3100));
 }
 
 test('a file name with shell characters is refused, naming the exact path', () => {

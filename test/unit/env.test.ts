@@ -8,6 +8,7 @@ import { parse } from 'dotenv';
 import { ENV_KEYS, loadConfigFile, parseEnv, validateEnv } from '../../src/config/env.ts';
 import { ConfigError } from '../../src/errors.ts';
 import { clearSecrets, redact } from '../../src/redact.ts';
+import { configProblems } from './fixtures/config-problems.ts';
 
 function problems(raw: Record<string, string>): string[] {
   try {
@@ -137,15 +138,7 @@ test('.env.example documents exactly the keys the code reads', () => {
 });
 
 function envProblems(text: string): readonly string[] {
-  try {
-    parseEnv(text, 'conf/.env');
-  } catch (e) {
-    assert.instance(e, ConfigError);
-    assert.is((e as ConfigError).exitCode, 2);
-    return (e as ConfigError).problems;
-  }
-  assert.unreachable('expected a ConfigError');
-  return [];
+  return configProblems(() => parseEnv(text, 'conf/.env'));
 }
 
 test('a key given twice names the file, the key and both lines; other problems still listed', () => {

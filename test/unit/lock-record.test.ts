@@ -6,17 +6,8 @@ import {
   formatRecord,
   isExpired,
   parseRecord,
-  type HolderRecord,
 } from '../../src/lock/record.ts';
-
-const alice: HolderRecord = {
-  user: 'alice',
-  machine: 'laptop',
-  pid: 4242,
-  command: './provision.ts',
-  since: '2026-12-01T22:40:12.345Z',
-  token: '0123abcd',
-};
+import { alice } from './fixtures/lock-holder.ts';
 
 test('a record is one JSON line and parses back to itself', () => {
   const line = formatRecord({ ...alice, command: './destroy.ts --yes "x"\n' });

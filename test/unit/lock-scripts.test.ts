@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { formatRecord, type HolderRecord } from '../../src/lock/record.ts';
+import { formatRecord } from '../../src/lock/record.ts';
 import { q } from '../../src/ssh/quote.ts';
 import {
   acquireScript,
@@ -10,15 +10,8 @@ import {
   refreshScript,
   releaseScript,
 } from '../../src/lock/scripts.ts';
+import { alice } from './fixtures/lock-holder.ts';
 
-const alice: HolderRecord = {
-  user: 'alice',
-  machine: 'laptop',
-  pid: 4242,
-  command: './provision.ts',
-  since: '2026-12-01T22:40:12.345Z',
-  token: '0123abcd',
-};
 const line = formatRecord(alice);
 
 // Outputs as the acquire script prints them.
