@@ -17,6 +17,11 @@ export interface ClusterServer {
   readonly facts: HostFacts;
   /** The address other servers reach it at (its servers.txt address, or its first address). */
   readonly address: string;
+  /**
+   * Its private address: where every cluster service listens and other servers reach it (on
+   * the WireGuard mesh, or the private network servers.txt names).
+   */
+  readonly private: string;
   readonly hostname: string;
   /** What each component's `survey` printed on this server (component name → output). */
   readonly surveys: ReadonlyMap<string, string>;

@@ -10,6 +10,7 @@ import { homedir } from 'node:os';
 import { parse } from 'dotenv';
 import { ConfigError } from '../errors.ts';
 import { duplicateKeys, readableFileProblem } from './env-checks.ts';
+import { firewallSettings, networkSettings } from './network-settings.ts';
 import { Secret } from '../redact.ts';
 import { clip } from './clip.ts';
 
@@ -28,6 +29,27 @@ export interface Config {
   readonly ssh: SshConfig;
   /** Resolver to use for the cluster's names (the lab's DNS); the system's when undefined. */
   readonly labDns: string | undefined;
+  readonly network: NetworkConfig;
+  readonly firewall: FirewallConfig;
+}
+
+/** The private network (WireGuard, unless servers.txt gives every server a private address). */
+export interface NetworkConfig {
+  /** The range private addresses are given from, e.g. 10.88.0.0/24. */
+  readonly cidr: string;
+  /** WireGuard's UDP port. */
+  readonly port: number;
+}
+
+export interface FirewallConfig {
+  readonly enabled: boolean;
+  /** Where SSH may come from (addresses or CIDRs); empty = anywhere. */
+  readonly sshFrom: readonly string[];
+  /** The user's own nftables rules for the input chain, one statement each. */
+  readonly rules: readonly string[];
+  readonly fail2ban: boolean;
+  /** Addresses or CIDRs fail2ban never bans (the cluster's own are always added). */
+  readonly fail2banIgnore: readonly string[];
 }
 
 export type DnsConfig =
@@ -84,6 +106,16 @@ export const ENV_KEYS: Readonly<Record<string, string>> = {
   SSH_KEY: 'private key file to log in with (default: ssh-agent and ~/.ssh/config)',
   SSH_KNOWN_HOSTS: 'known_hosts file for the servers (default .shoestring/known_hosts)',
   LAB_DNS: 'resolver for the cluster names (set by the lab; leave empty for real servers)',
+  PRIVATE_NETWORK:
+    'range of the private addresses WireGuard gives the servers (default 10.88.0.0/24)',
+  WIREGUARD_PORT:
+    "WireGuard's UDP port, open to the servers' public addresses only (default 51820)",
+  FIREWALL: 'on (default): nftables lets the world reach only SSH, 80, 443; off: leave it to you',
+  SSH_ALLOW_FROM: 'addresses or CIDRs allowed to reach SSH, comma-separated (default anywhere)',
+  FIREWALL_RULES:
+    'your own nftables rules for incoming traffic, separated by ";" (e.g. tcp dport 8080 accept)',
+  FAIL2BAN: 'on (default): ban addresses that keep failing SSH logins; off: do not install it',
+  FAIL2BAN_IGNORE: 'addresses or CIDRs fail2ban never bans, comma-separated (your office, a VPN)',
 };
 
 /** Keys whose values are secrets: registered for redaction as soon as they are read. */
@@ -256,6 +288,9 @@ export function validateEnv(
   if (labDns !== undefined && isIP(labDns) === 0)
     problems.push(`LAB_DNS=${clip(labDns)} is not an IP address`);
 
+  const network = networkSettings(get, problems);
+  const firewall = firewallSettings(get, oneOf, problems);
+
   for (const key of Object.keys(raw)) {
     if (!(key in ENV_KEYS))
       problems.push(`${clip(key)} is not a Shoestring setting (misspelt? see .env.example)`);
@@ -276,5 +311,7 @@ export function validateEnv(
     acme,
     ssh,
     labDns,
+    network,
+    firewall,
   });
 }

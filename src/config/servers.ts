@@ -1,9 +1,11 @@
 /**
  * servers.txt: one server a line, `#` comments and blank lines ignored.
- * A line is `[user@]host[:port]`; host is an IPv4 address, a bracketed IPv6 address
- * (`[2001:db8::1]:2222`, or bare without a port), or a host name.
+ * A line is `[user@]host[:port] [private-address]`; host is an IPv4 address, a bracketed IPv6
+ * address (`[2001:db8::1]:2222`, or bare without a port), or a host name. The optional second
+ * field is the server's address on a private network the servers already share (IPv4); given
+ * for every server or for none (then WireGuard makes the private network).
  */
-import { isIPv4, isIPv6 } from 'node:net';
+import { isIP, isIPv4, isIPv6 } from 'node:net';
 import { ConfigError } from '../errors.ts';
 import { clip } from './clip.ts';
 
@@ -15,6 +17,8 @@ export interface Server {
   readonly port: number | undefined;
   /** 1-based line in the file. */
   readonly line: number;
+  /** Its address on a private network the servers already share (servers.txt's second field). */
+  readonly private?: string;
 }
 
 const HOSTNAME =
@@ -75,15 +79,26 @@ export function parseServers(
   const problems: string[] = [];
   const servers: Server[] = [];
   const seen = new Map<string, number>();
+  const privates = new Map<string, number>();
   text.split(/\r?\n/).forEach((raw, index) => {
     const line = index + 1;
     const content = raw.replace(/#.*$/, '').trim();
     if (content === '') return;
-    if (/\s/.test(content)) {
-      problems.push(`${file}:${line}: "${clip(content)}": one server a line (found spaces)`);
+    const fields = content.split(/\s+/);
+    if (fields.length > 2) {
+      problems.push(
+        `${file}:${line}: "${clip(content)}": one server a line, then at most its private address`,
+      );
       return;
     }
-    const parsed = parseServerSpec(content);
+    const [spec = '', privateAddress] = fields;
+    if (privateAddress !== undefined && isIP(privateAddress) !== 4) {
+      problems.push(
+        `${file}:${line}: "${clip(privateAddress)}" after the server is not an IPv4 private address`,
+      );
+      return;
+    }
+    const parsed = parseServerSpec(spec);
     if (typeof parsed === 'string') {
       problems.push(`${file}:${line}: ${parsed}`);
       return;
@@ -91,12 +106,28 @@ export function parseServers(
     const key = `${parsed.host.toLowerCase().replace(/\.$/, '')}:${parsed.port ?? 22}`;
     const first = seen.get(key);
     if (first !== undefined) {
-      problems.push(`${file}:${line}: "${clip(content)}" duplicates line ${first}`);
+      problems.push(`${file}:${line}: "${clip(spec)}" duplicates line ${first}`);
       return;
     }
     seen.set(key, line);
-    servers.push({ spec: content, host: parsed.host, user: parsed.user, port: parsed.port, line });
+    if (privateAddress !== undefined) {
+      const other = privates.get(privateAddress);
+      if (other !== undefined) {
+        problems.push(`${file}:${line}: private address ${privateAddress} is also line ${other}'s`);
+        return;
+      }
+      privates.set(privateAddress, line);
+    }
+    const server = { spec, host: parsed.host, user: parsed.user, port: parsed.port, line };
+    servers.push(privateAddress === undefined ? server : { ...server, private: privateAddress });
   });
+  const withPrivate = servers.filter((s) => s.private !== undefined);
+  if (withPrivate.length > 0 && withPrivate.length < servers.length) {
+    const missing = servers.filter((s) => s.private === undefined).map((s) => s.line);
+    problems.push(
+      `${file}: lines ${missing.join(', ')} give no private address while others do: give one for every server (a private network you already have) or for none (WireGuard makes one)`,
+    );
+  }
   if (problems.length > 0) {
     throw new ConfigError(`${file} has ${problems.length} problem(s):`, problems, {
       hint: 'one server a line: an IPv4/IPv6 address or host name, optionally user@host:port; # starts a comment',

@@ -23,6 +23,11 @@ export interface Phase {
    * the host's following phases of the same turn; it releases it on failure and Ctrl-C too.
    */
   readonly turn?: string;
+  /**
+   * Polled right after the phase changed something (before the host's next phase), e.g. a new
+   * firewall confirmed over a new SSH connection before its automatic rollback fires.
+   */
+  readonly confirm?: Gate;
 }
 
 /** Why a gate is not passed yet; undefined when it is. */
@@ -39,6 +44,8 @@ export interface Gate {
   readonly seconds: number;
   /** Where to probe (default: the host). */
   readonly on?: Target;
+  /** Probe over a new SSH connection each time (not the shared one), with this connect timeout. */
+  readonly fresh?: { readonly connectTimeout: number };
 }
 
 /** Steps of a phase that are known before it runs (phases with a query are planned late). */

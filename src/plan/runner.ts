@@ -5,7 +5,7 @@
  * holding that cluster-wide turn; gates are polled. Dry-run is a mode of this executor: it
  * reports the plan (with file diffs) and changes nothing.
  */
-import { CommandError, GateError, ShoestringError, tail } from '../errors.ts';
+import { CommandError, ConnectError, GateError, ShoestringError, tail } from '../errors.ts';
 import type { Target } from '../ssh/target.ts';
 import type { Transport } from '../ssh/transport.ts';
 import { applyScript, finishScript, OWED, readApplyStderr } from './apply.ts';
@@ -163,7 +163,9 @@ export class Runner {
           }
         }
         dirty = true;
-        results.push(await this.#apply(host, phase, plan, held?.name));
+        const result = await this.#apply(host, phase, plan, held?.name);
+        results.push(result);
+        if (phase.confirm && result.changes.length > 0) await this.gate(host, phase.confirm);
       }
       return { results, error: undefined, left: [], changed };
     } catch (e) {
@@ -265,8 +267,18 @@ export class Runner {
     const end = Date.now() + gate.seconds * 1000;
     let why: string | undefined = 'not asked yet';
     for (;;) {
-      const res = await this.#t.run(on, gate.probe, { what: gate.title, allowFailure: true });
-      why = gate.verdict(res.stdout);
+      try {
+        const res = await this.#t.run(on, gate.probe, {
+          what: gate.title,
+          allowFailure: true,
+          ...(gate.fresh ? { fresh: gate.fresh } : {}),
+        });
+        why = gate.verdict(res.stdout);
+      } catch (e) {
+        // A gate probing over new connections is polled on through connection failures.
+        if (!gate.fresh || !(e instanceof ConnectError)) throw e;
+        why = `no new SSH connection (${e.message})`;
+      }
       if (why === undefined) return;
       if (Date.now() >= end) break;
       await sleep(this.#o.pollMs ?? 500);

@@ -123,7 +123,16 @@ ${v.script}
       const facts: HostFacts = parsePreflight(res.stdout, server.spec);
       const address = isIP(server.host) ? server.host : (facts.addresses[0] ?? server.host);
       const answers = new Map(surveys.map((v) => [v.name, surveyOutput(res.stdout, v.name)]));
-      gathered[i] = { server, target, facts, address, hostname: facts.hostname, surveys: answers };
+      gathered[i] = {
+        server,
+        target,
+        facts,
+        address,
+        // Until the network is planned (see network/addresses.ts): servers.txt's, else public.
+        private: server.private ?? address,
+        hostname: facts.hostname,
+        surveys: answers,
+      };
     } catch (e) {
       if (e instanceof ShoestringError) failures.push(e);
       else throw e;

@@ -39,6 +39,11 @@ export interface RunOptions {
    * started. (A cut session may have left the first copy running.)
    */
   readonly once?: boolean;
+  /**
+   * A new connection of its own, not the shared one (which an established-connection rule keeps
+   * alive): proves that a new SSH login works. Connect timeout in seconds; no retries.
+   */
+  readonly fresh?: { readonly connectTimeout: number };
 }
 
 export interface RunResult {
@@ -61,13 +66,13 @@ export class Transport {
   }
 
   /** The ssh argv for a target (no command). Pure apart from reading options. */
-  sshArgs(target: Target): string[] {
+  sshArgs(target: Target, fresh?: { readonly connectTimeout: number }): string[] {
     const o = this.#options;
     const args = [
       '-o',
       'BatchMode=yes',
       '-o',
-      `ConnectTimeout=${o.connectTimeout ?? 10}`,
+      `ConnectTimeout=${fresh?.connectTimeout ?? o.connectTimeout ?? 10}`,
       '-o',
       'ServerAliveInterval=5',
       '-o',
@@ -76,12 +81,16 @@ export class Transport {
       'StrictHostKeyChecking=accept-new',
       '-o',
       `UserKnownHostsFile=${o.knownHosts}`,
-      '-o',
-      'ControlMaster=auto',
-      '-o',
-      `ControlPath=${this.#controlDir}/%C`,
-      '-o',
-      'ControlPersist=120',
+      ...(fresh
+        ? ['-o', 'ControlMaster=no', '-o', 'ControlPath=none']
+        : [
+            '-o',
+            'ControlMaster=auto',
+            '-o',
+            `ControlPath=${this.#controlDir}/%C`,
+            '-o',
+            'ControlPersist=120',
+          ]),
       '-o',
       'LogLevel=ERROR',
     ];
@@ -117,10 +126,10 @@ export class Transport {
     mkdirSync(dirname(this.#options.knownHosts), { recursive: true, mode: 0o700 });
     const remote = this.#needsSudo(target) ? 'sudo -n bash -s' : 'bash -s';
     const body = `set -euo pipefail\nexport LC_ALL=C DEBIAN_FRONTEND=noninteractive\n${script}\n`;
-    const retries = this.#options.retries ?? 3;
+    const retries = options.fresh ? 0 : (this.#options.retries ?? 3);
     for (let attempt = 0; ; attempt++) {
       const result = await spawnSsh(
-        [...this.sshArgs(target), remote],
+        [...this.sshArgs(target, options.fresh), remote],
         body,
         options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
       );

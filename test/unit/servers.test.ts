@@ -58,7 +58,7 @@ test('same host on another port is not a duplicate; same host and default port i
 });
 
 test('malformed lines are each reported with file and line', () => {
-  const p = problems('192.0.2.300\nbad_host!\nh1:99999\n192.0.2.1 192.0.2.2\n[not-v6]:22\n@h\n');
+  const p = problems('192.0.2.300\nbad_host!\nh1:99999\n192.0.2.1 192.0.2.2 x\n[not-v6]:22\n@h\n');
   assert.is(p.length, 6);
   assert.match(p[0]!, /^servers\.txt:1: "192\.0\.2\.300" is not a valid IPv4 address/);
   assert.match(p[1]!, /^servers\.txt:2: .*not a valid host name/);
@@ -85,7 +85,27 @@ test('an overlong garbage line is cut to 80 characters in the message', () => {
   const garbage = 'x'.repeat(10_000);
   assert.equal(problems(`192.0.2.1\n${garbage}\n${garbage} ${garbage}\n`), [
     `servers.txt:2: "${'x'.repeat(79)}…" is not a valid host name or address`,
-    `servers.txt:3: "${'x'.repeat(79)}…": one server a line (found spaces)`,
+    `servers.txt:3: "${'x'.repeat(79)}…" after the server is not an IPv4 private address`,
+  ]);
+});
+
+test('a private address after every server is kept; for some only is refused', () => {
+  const s = parseServers('root@203.0.113.1 10.0.0.1\n203.0.113.2:2222 10.0.0.2\n', 'f');
+  assert.equal(
+    s.map((x) => [x.spec, x.private]),
+    [
+      ['root@203.0.113.1', '10.0.0.1'],
+      ['203.0.113.2:2222', '10.0.0.2'],
+    ],
+  );
+  assert.equal(problems('h1 10.0.0.1\nh2\nh3\n'), [
+    'servers.txt: lines 2, 3 give no private address while others do: give one for every server (a private network you already have) or for none (WireGuard makes one)',
+  ]);
+  assert.equal(problems('h1 10.0.0.1\nh2 10.0.0.1\n'), [
+    "servers.txt:2: private address 10.0.0.1 is also line 1's",
+  ]);
+  assert.equal(problems('h1 10.0.0.1 10.0.0.2\n'), [
+    'servers.txt:1: "h1 10.0.0.1 10.0.0.2": one server a line, then at most its private address',
   ]);
 });
 
