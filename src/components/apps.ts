@@ -36,6 +36,7 @@ export function vassalIni(app: App, servers: readonly string[], self: string): s
     codeHash: app.codeHash,
     processes: 2,
     port: app.port,
+    address: self,
     dir: `${APPS_DIR}/${app.name}`,
     entry: app.entry,
     pythonpath: app.requirements ? [`${venv}/lib/python3*/site-packages`] : [],
@@ -94,7 +95,7 @@ export function appPackages(apps: readonly App[]): string[] {
 }
 
 export function appsPhase(ctx: HostContext, apps: readonly App[]): Phase {
-  const servers = ctx.servers.map((s) => s.address);
+  const servers = ctx.servers.map((s) => s.private);
   const packages = appPackages(apps);
   const steps: Step[] = [];
   if (packages.length > 0) steps.push(apt.packages(packages, { title: 'Packages the apps need' }));
@@ -105,7 +106,7 @@ export function appsPhase(ctx: HostContext, apps: readonly App[]): Phase {
       steps.push(files.file(`${APPS_DIR}/${app.name}/${f.path}`, f.content));
     if (app.requirements) steps.push(venvStep(app));
     steps.push(
-      files.file(`${VASSALS_DIR}/${vassalName(app)}`, vassalIni(app, servers, ctx.self.address)),
+      files.file(`${VASSALS_DIR}/${vassalName(app)}`, vassalIni(app, servers, ctx.self.private)),
     );
   }
   steps.push(pruneStep(apps));

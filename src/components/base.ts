@@ -19,7 +19,7 @@ export function basePhase(ctx: HostContext): Phase {
         '/etc/hosts',
         render('base/hosts.hbs', {
           hostname: ctx.self.hostname,
-          servers: ctx.servers.map((s) => ({ address: s.address, hostname: s.hostname })),
+          servers: ctx.servers.map((s) => ({ address: s.private, hostname: s.hostname })),
         }),
       ),
       // A container shares the host's clock; systemd-timesyncd refuses to run there.

@@ -35,7 +35,7 @@ export function uwsgiPhase(ctx: HostContext): Phase {
         `${VASSALS_DIR}/fastrouter.ini`,
         render('uwsgi/fastrouter.ini.hbs', {
           fastrouterPort: PORTS.fastrouter,
-          address: ctx.self.address,
+          address: ctx.self.private,
           subscriptionPort: PORTS.subscription,
           timeout: FASTROUTER_TIMEOUT,
           statsPort: PORTS.fastrouterStats,

@@ -114,6 +114,11 @@ export function boot(name: string): void {
     // Prefixed machine name: what nspawn leaves under /run/systemd/nspawn is recognisably ours.
     `--machine=${netnsName(name)}`,
     `--hostname=${name}`,
+    // The private network: the host kernel has no WireGuard, so servers run Debian's
+    // wireguard-go, which needs the TUN device and the right to configure its own interfaces
+    // (inside the server's own network namespace only); nftables needs the same right.
+    '--bind=/dev/net/tun',
+    '--capability=CAP_NET_ADMIN',
   ];
   startDaemon({
     argv: ['bash', '-c', SUPERVISOR, `lab-supervisor-${name}`, nspawnPidFile(name), ...argv],

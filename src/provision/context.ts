@@ -14,6 +14,10 @@ import { paths as labPaths } from '../lab/paths.ts';
 import { section, sectionLine } from '../plan/sections.ts';
 import { pMap, Transport, type Target } from '../ssh/transport.ts';
 import { PORTS } from '../components/ports.ts';
+import { privateAddresses } from '../network/addresses.ts';
+import { NETWORK_SURVEY, surveyOf } from '../network/survey.ts';
+import { DEFAULT_PRIVATE_NETWORK, DEFAULT_WIREGUARD_PORT } from '../config/network-settings.ts';
+import type { NetworkConfig } from '../config/env.ts';
 import type { ClusterServer } from '../components/types.ts';
 
 export interface Inputs {
@@ -101,7 +105,13 @@ export async function gatherFacts(
   servers: readonly Server[],
   parallel: number,
   surveys: readonly Survey[] = [],
+  network: NetworkConfig = { cidr: DEFAULT_PRIVATE_NETWORK, port: DEFAULT_WIREGUARD_PORT },
 ): Promise<Gathered & { epochs: number[] }> {
+  // Every run needs each server's private address (see privateAddresses).
+  surveys = [
+    { name: 'network', script: NETWORK_SURVEY },
+    ...surveys.filter((v) => v.name !== 'network'),
+  ];
   const failures: ShoestringError[] = [];
   const gathered: (ClusterServer | undefined)[] = [];
   const epochs: number[] = [];
@@ -128,8 +138,7 @@ ${v.script}
         target,
         facts,
         address,
-        // Until the network is planned (see network/addresses.ts): servers.txt's, else public.
-        private: server.private ?? address,
+        private: '', // below, once every server answered
         hostname: facts.hostname,
         surveys: answers,
       };
@@ -138,7 +147,17 @@ ${v.script}
       else throw e;
     }
   });
-  return { servers: gathered.filter((s): s is ClusterServer => s !== undefined), failures, epochs };
+  const answered = gathered.filter((s): s is ClusterServer => s !== undefined);
+  const privates = privateAddresses(
+    answered.map((s) => s.server),
+    answered.map((s) => surveyOf(s).address),
+    network.cidr,
+  );
+  return {
+    servers: answered.map((s, i) => ({ ...s, private: privates[i] ?? '' })),
+    failures,
+    epochs,
+  };
 }
 
 /** The output of one survey, with its own sections (pure). */

@@ -29,7 +29,7 @@ export async function destroy(
   const { reporter } = options;
   const started = Date.now();
   reporter.event({ type: 'stage', title: 'Preflight', hosts: inputs.servers.length });
-  const gathered = await gatherFacts(transport, inputs.servers, 20);
+  const gathered = await gatherFacts(transport, inputs.servers, 20, [], inputs.config.network);
   const ctx: ClusterContext = {
     config: inputs.config,
     servers: gathered.servers,

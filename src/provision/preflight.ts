@@ -18,7 +18,7 @@ export async function preflight(
 ): Promise<ClusterServer[]> {
   const servers = inputs.servers;
   reporter.event({ type: 'stage', title: 'Preflight', hosts: servers.length });
-  const gathered = await gatherFacts(transport, servers, parallel, surveys);
+  const gathered = await gatherFacts(transport, servers, parallel, surveys, inputs.config.network);
   const problems: string[] = gathered.failures.map((f) => f.message);
   const hostnames = new Map<string, string>();
   gathered.servers.forEach((s, i) => {

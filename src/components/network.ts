@@ -1,0 +1,166 @@
+/**
+ * The private network: a WireGuard mesh, every server a peer of every other, one private address
+ * each (see network/addresses.ts). Each server makes its own key; only public keys travel, read
+ * by provision from every server's survey (the cluster's state is the servers' own files: a
+ * server that answers preflight always reports its key and address).
+ *
+ * New peers are added everywhere before any host is rolled (a new server can then reach every
+ * other one before it joins etcd); a peer no longer in servers.txt is dropped by each server's
+ * own phase, after etcd let go of it. Servers on a private network of their own (an address per
+ * line in servers.txt) skip all of this.
+ */
+import type { Phase } from '../plan/phase.ts';
+import { apt, files, shell, systemd, type Notify, type Step } from '../plan/steps/index.ts';
+import { pMap } from '../util/pmap.ts';
+import {
+  configuredPeers,
+  isWireGuardKey,
+  parseNetworkSurvey,
+  surveyOf,
+  WG_CONF,
+  WG_DIR,
+  WG_KEY,
+  type NetworkSurvey,
+} from '../network/survey.ts';
+import {
+  renderWgConf,
+  renderWgDropIn,
+  renderWgSync,
+  sameConf,
+  WG_DROP_IN,
+  WG_SERVICE,
+  WG_SYNC,
+  type Peer,
+} from '../network/wireguard.ts';
+import type { ClusterContext, ClusterServer, Component, HostContext } from './types.ts';
+
+const KEY_UNKNOWN = '(made on the first run)';
+
+export interface NetworkState {
+  /** hostname → WireGuard public key (KEY_UNKNOWN in a dry run, before the key exists). */
+  readonly keys: ReadonlyMap<string, string>;
+  readonly surveys: ReadonlyMap<string, NetworkSurvey>;
+}
+
+/** Uses WireGuard (servers.txt gives no private address). */
+export function usesWireGuard(ctx: ClusterContext): boolean {
+  return ctx.servers.every((s) => s.server.private === undefined);
+}
+
+function packages(survey: NetworkSurvey): Step {
+  // Without WireGuard in the kernel (containers), Debian's userspace wireguard-go; wg-quick
+  // falls back to it by itself.
+  return apt.packages(survey.kernel ? ['wireguard-tools'] : ['wireguard-tools', 'wireguard-go']);
+}
+
+const keyStep = shell.command(
+  "Make this server's WireGuard key",
+  `[ -s ${WG_KEY} ]`,
+  `install -d -m 0700 ${WG_DIR}\n(umask 077; wg genkey > ${WG_KEY}.new)\nmv ${WG_KEY}.new ${WG_KEY}`,
+);
+
+function keyPhase(survey: NetworkSurvey): Phase {
+  return { title: 'WireGuard key', steps: [packages(survey), keyStep] };
+}
+
+function peersOf(ctx: ClusterContext, self: ClusterServer, keys: NetworkState['keys']): Peer[] {
+  return ctx.servers
+    .filter((s) => s !== self)
+    .map((s) => ({
+      name: s.hostname,
+      publicKey: keys.get(s.hostname) ?? KEY_UNKNOWN,
+      address: s.address,
+      private: s.private,
+    }));
+}
+
+function configPhase(
+  ctx: ClusterContext,
+  self: ClusterServer,
+  survey: NetworkSurvey,
+  peers: readonly Peer[],
+): { phase: Phase; conf: string } {
+  const conf = renderWgConf({
+    address: self.private,
+    cidr: ctx.config.network.cidr,
+    port: ctx.config.network.port,
+    peers,
+  });
+  // A new address needs the interface made again; new peers are applied in place.
+  const moved = survey.address !== undefined && survey.address !== self.private;
+  const notify: Notify = { service: WG_SERVICE, action: moved ? 'restart' : 'reload' };
+  const phase: Phase = {
+    title: 'Private network',
+    steps: [
+      packages(survey),
+      keyStep,
+      files.file(WG_SYNC, renderWgSync(), { mode: '0755' }),
+      files.file(WG_DROP_IN, renderWgDropIn()),
+      systemd.daemonReload([{ unit: WG_SERVICE, files: [WG_DROP_IN] }]),
+      files.file(WG_CONF, conf, { mode: '0600', notify: [notify] }),
+      systemd.service(WG_SERVICE),
+    ],
+  };
+  return { phase, conf };
+}
+
+/** Peers a server has now that servers.txt no longer lists: kept until its own phase. */
+function leaving(self: ClusterServer, survey: NetworkSurvey, peers: readonly Peer[]): Peer[] {
+  return configuredPeers(survey.conf)
+    .filter((p) => !peers.some((q) => q.publicKey === p.publicKey))
+    .map((p) => ({
+      name: 'no longer in servers.txt',
+      publicKey: p.publicKey,
+      address: (p.endpoint ?? '').replace(/:\d+$/, '').replace(/^\[|\]$/g, ''),
+      private: p.allowedIps.replace(/\/32$/, ''),
+    }))
+    .filter((p) => p.address !== '' && p.private !== self.private);
+}
+
+export const network: Component<NetworkState> = {
+  name: 'network',
+  description: 'the private network: a WireGuard mesh between the servers',
+  async prepare(ctx, io) {
+    const surveys = new Map(ctx.servers.map((s) => [s.hostname, surveyOf(s)]));
+    const keys = new Map<string, string>();
+    if (!usesWireGuard(ctx)) return { keys, surveys };
+    const survey = (s: ClusterServer) => surveys.get(s.hostname) ?? parseNetworkSurvey('');
+    await pMap(ctx.servers, 10, async (s) => {
+      let key = survey(s).publicKey;
+      if (!key) {
+        await io.apply(s, keyPhase(survey(s)));
+        const answer = await io.query(
+          s,
+          `wg pubkey < ${WG_KEY} 2>/dev/null || true`,
+          'WireGuard key',
+        );
+        key = isWireGuardKey(answer.trim()) ? answer.trim() : undefined;
+      }
+      keys.set(s.hostname, key ?? KEY_UNKNOWN);
+    });
+    // Every server knows every peer before any host is rolled.
+    await pMap(ctx.servers, 10, async (s) => {
+      const peers = peersOf(ctx, s, keys);
+      const all = configPhase(ctx, s, survey(s), [...peers, ...leaving(s, survey(s), peers)]);
+      if (!sameConf(all.conf, survey(s).conf)) await io.apply(s, all.phase);
+    });
+    return { keys, surveys };
+  },
+  phases(ctx: HostContext, state) {
+    if (!usesWireGuard(ctx)) return [];
+    const survey = state.surveys.get(ctx.self.hostname) ?? parseNetworkSurvey('');
+    return [configPhase(ctx, ctx.self, survey, peersOf(ctx, ctx.self, state.keys)).phase];
+  },
+  teardown: () => [
+    {
+      title: 'Remove the private network',
+      steps: [
+        systemd.service(WG_SERVICE, { enabled: false, running: false }),
+        systemd.unitAbsent(WG_SERVICE, [WG_DROP_IN]),
+        files.absent(WG_CONF),
+        files.absent(WG_KEY),
+        files.absent(WG_SYNC),
+      ],
+    },
+  ],
+};

@@ -1,0 +1,65 @@
+/**
+ * The WireGuard mesh's configuration (pure): each server's file lists every other server as a
+ * peer, reached at its public address, routing only that peer's private address to it.
+ */
+import { render } from '../templates.ts';
+import { WG_CONF, WG_INTERFACE, WG_KEY } from './survey.ts';
+
+export const WG_SYNC = '/usr/local/sbin/shoestring-wg-sync';
+export const WG_SERVICE = `wg-quick@${WG_INTERFACE}`;
+export const WG_DROP_IN = `/etc/systemd/system/wg-quick@${WG_INTERFACE}.service.d/shoestring.conf`;
+
+export interface Peer {
+  readonly name: string;
+  readonly publicKey: string;
+  /** Its public address (IPv4 or IPv6). */
+  readonly address: string;
+  readonly private: string;
+}
+
+export function endpoint(address: string, port: number): string {
+  return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
+}
+
+export function renderWgConf(o: {
+  address: string;
+  cidr: string;
+  port: number;
+  peers: readonly Peer[];
+}): string {
+  return render('network/wg0.conf.hbs', {
+    address: o.address,
+    prefix: o.cidr.split('/')[1] ?? '32',
+    port: o.port,
+    keyFile: WG_KEY,
+    peers: o.peers.map((p) => ({
+      name: p.name,
+      publicKey: p.publicKey,
+      endpoint: endpoint(p.address, o.port),
+      allowedIps: `${p.private}/32`,
+    })),
+  });
+}
+
+export function renderWgSync(): string {
+  return render('network/wg-sync.sh.hbs', {
+    conf: WG_CONF,
+    iface: WG_INTERFACE,
+    keyFile: WG_KEY,
+  });
+}
+
+export function renderWgDropIn(): string {
+  return render('network/wg-quick.conf.hbs', { sync: WG_SYNC });
+}
+
+/** Files compared without blank lines (the survey's section reader drops them). */
+export function sameConf(a: string, b: string): boolean {
+  const norm = (t: string) =>
+    t
+      .split('\n')
+      .map((l) => l.trimEnd())
+      .filter((l) => l !== '')
+      .join('\n');
+  return norm(a) === norm(b);
+}

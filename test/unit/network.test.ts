@@ -1,0 +1,131 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawnSync } from 'node:child_process';
+import { assignAddresses, hostRange, privateAddresses } from '../../src/network/addresses.ts';
+import { configuredPeers, parseNetworkSurvey, NETWORK_SURVEY } from '../../src/network/survey.ts';
+import { renderWgConf, renderWgSync, sameConf } from '../../src/network/wireguard.ts';
+import { cidrProblem } from '../../src/config/network-settings.ts';
+import { ConfigError } from '../../src/errors.ts';
+
+const KEY_A = 'eVhhD11KrYWz2O28UJG81X7owaBeGyX7y25P7XZGIXQ=';
+const KEY_B = '1HzmHrJtLiyBnxlfiyz8nkKixIAFwzkwt0CLZnElfEY=';
+
+test('new servers get the lowest free addresses; existing ones keep theirs', () => {
+  const got = assignAddresses(
+    [
+      { name: 'a', current: undefined },
+      { name: 'b', current: '10.88.0.1' },
+      { name: 'c', current: '10.88.0.1' }, // a clone of b's configuration
+      { name: 'd', current: '10.99.0.5' }, // outside the range
+    ],
+    '10.88.0.0/24',
+  );
+  assert.equal(got, ['10.88.0.2', '10.88.0.1', '10.88.0.3', '10.88.0.4']);
+});
+
+test('removing a server renumbers nobody', () => {
+  const before = assignAddresses(
+    ['a', 'b', 'c'].map((name) => ({ name, current: undefined })),
+    '10.88.0.0/24',
+  );
+  const after = assignAddresses(
+    [
+      { name: 'a', current: before[0] },
+      { name: 'c', current: before[2] },
+      { name: 'd', current: undefined },
+    ],
+    '10.88.0.0/24',
+  );
+  assert.equal(after, ['10.88.0.1', '10.88.0.3', '10.88.0.2']);
+});
+
+test('a full range is a clear error naming PRIVATE_NETWORK', () => {
+  assert.equal(hostRange('10.0.0.0/30'), { first: 167772161, last: 167772162 });
+  assert.throws(
+    () =>
+      assignAddresses(
+        ['a', 'b', 'c'].map((name) => ({ name, current: undefined })),
+        '10.0.0.0/30',
+      ),
+    (e: unknown) =>
+      e instanceof ConfigError && /PRIVATE_NETWORK=10\.0\.0\.0\/30.*for c/.test(e.message),
+  );
+});
+
+test("servers.txt's private addresses win when every line has one", () => {
+  const servers = [
+    { spec: 'a', private: '192.168.1.10' },
+    { spec: 'b', private: '192.168.1.11' },
+  ];
+  assert.equal(privateAddresses(servers, ['10.88.0.9', undefined], '10.88.0.0/24'), [
+    '192.168.1.10',
+    '192.168.1.11',
+  ]);
+  assert.equal(privateAddresses([{ spec: 'a' }], [undefined], '10.88.0.0/24'), ['10.88.0.1']);
+});
+
+test('PRIVATE_NETWORK must be a plain IPv4 range', () => {
+  assert.is(cidrProblem('10.88.0.0/24'), undefined);
+  assert.match(
+    cidrProblem('10.88.0.1/24') ?? '',
+    /host bits set \(the range is 10\.88\.0\.0\/24\)/,
+  );
+  assert.match(cidrProblem('10.88.0.0/31') ?? '', /\/8 to \/30/);
+  assert.match(cidrProblem('fd00::/64') ?? '', /not an IPv4 range/);
+});
+
+test('survey: key, address, kernel, handshakes; a garbled key is no key', () => {
+  const conf = renderWgConf({
+    address: '10.88.0.2',
+    cidr: '10.88.0.0/24',
+    port: 51820,
+    peers: [{ name: 's1', publicKey: KEY_A, address: '172.30.0.11', private: '10.88.0.1' }],
+  });
+  const out = [
+    '@@shoestring:wg_public',
+    KEY_B,
+    '@@shoestring:wg_conf',
+    conf,
+    '@@shoestring:wg_kernel',
+    'no',
+    '@@shoestring:wg_handshakes',
+    `${KEY_A}\t1796174873`,
+  ].join('\n');
+  const s = parseNetworkSurvey(out);
+  assert.is(s.publicKey, KEY_B);
+  assert.is(s.address, '10.88.0.2');
+  assert.is(s.kernel, false);
+  assert.is(s.handshakes.get(KEY_A), 1796174873);
+  assert.ok(sameConf(s.conf, conf));
+  assert.is(parseNetworkSurvey('@@shoestring:wg_public\nnot-a-key\n').publicKey, undefined);
+});
+
+test('wg0.conf: no private key in it, one peer per other server, /32 routes', () => {
+  const conf = renderWgConf({
+    address: '10.88.0.1',
+    cidr: '10.88.0.0/24',
+    port: 51820,
+    peers: [
+      { name: 's2', publicKey: KEY_A, address: '172.30.0.12', private: '10.88.0.2' },
+      { name: 's3', publicKey: KEY_B, address: '2001:db8::3', private: '10.88.0.3' },
+    ],
+  });
+  assert.match(conf, /^Address = 10\.88\.0\.1\/24$/m);
+  assert.match(conf, /^PostUp = wg set %i private-key \/etc\/wireguard\/private\.key$/m);
+  assert.not.match(conf, /^PrivateKey/m);
+  assert.equal(configuredPeers(conf), [
+    { publicKey: KEY_A, endpoint: '172.30.0.12:51820', allowedIps: '10.88.0.2/32' },
+    { publicKey: KEY_B, endpoint: '[2001:db8::3]:51820', allowedIps: '10.88.0.3/32' },
+  ]);
+});
+
+test('the survey and the sync script are valid bash; the key never reaches a command line', () => {
+  for (const script of [NETWORK_SURVEY, renderWgSync()]) {
+    const r = spawnSync('bash', ['-n'], { input: script });
+    assert.is(r.status, 0, r.stderr.toString());
+  }
+  assert.match(renderWgSync(), /getline k < f/);
+  assert.not.match(renderWgSync(), /\$\(cat/);
+});
+
+test.run();
