@@ -134,7 +134,13 @@ async function rollOut(
     summaries.push(summary);
     reporter.event({ type: 'host-done', summary });
   }
-  const groups = groupsOf(todo, cluster.length, fraction);
+  // Servers that already serve roll first: by the time a new server joins anything, the others
+  // know it (peers, firewall).
+  const ordered = [
+    ...todo.filter((w) => w.ctx.self.facts.provisioned),
+    ...todo.filter((w) => !w.ctx.self.facts.provisioned),
+  ];
+  const groups = groupsOf(ordered, cluster.length, fraction);
   // Planning is read-only and went on while the operator lock was asked for; nothing is
   // changed (or reported converged) without it.
   await lock.ready();
