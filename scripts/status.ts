@@ -26,7 +26,7 @@ import { pMap } from '../src/ssh/transport.ts';
 const spec = {
   usage: 'scripts/status.ts [options]',
   summary:
-    'Shows the health of every server: SSH, etcd member (leader marked), web front and /healthz,\nfastrouter subscriptions, vassals, and the database where there is one.',
+    'Shows the health of every server: SSH, its private address and WireGuard handshakes, etcd\nmember (leader marked), web front and /healthz, fastrouter subscriptions, vassals, and the\ndatabase where there is one.',
   options: { ...INPUT_OPTIONS, json: { type: 'boolean' } },
   optionHelp: [...INPUT_OPTION_HELP, ['--json', 'print the rows as JSON']],
   epilog: `Exit codes: 0 all healthy with one etcd leader, 1 something is not.\n${EXIT_CODES_HELP}`,
@@ -42,7 +42,7 @@ main(async () => {
   const rows: StatusRow[] = await pMap(inputs.servers, 20, async (s) => {
     try {
       const res = await t.run(targetOf(s), STATUS_SCRIPT, { what: 'status', timeoutMs: 30_000 });
-      return parseStatusOutput(s.spec, res.stdout);
+      return parseStatusOutput(s.spec, res.stdout, s.private);
     } catch (e) {
       if (e instanceof ShoestringError) return unreachableRow(s.spec, 'unreachable');
       throw e;

@@ -3,6 +3,7 @@
  * sections, and a pure parser turning them into one row of the status table.
  */
 import { section, textSections } from '../plan/sections.ts';
+import { NETWORK_STATUS_SCRIPT, networkCell } from './network.ts';
 import { PORTS } from '../components/ports.ts';
 import { PROXY_SERVICE } from '../components/etcd-proxy.ts';
 import { answerVerdict, ETCD_QUERY_SCRIPT, parseEtcdAnswer } from '../etcd/remote.ts';
@@ -18,6 +19,7 @@ export const STATUS_SCRIPT = [
   `timeout 2 bash -c 'cat < /dev/tcp/127.0.0.1/${PORTS.fastrouterStats}' 2>/dev/null || true; echo`,
   `${section('emperor')}`,
   `timeout 2 bash -c 'cat < /dev/tcp/127.0.0.1/${PORTS.emperorStats}' 2>/dev/null || true; echo`,
+  NETWORK_STATUS_SCRIPT,
   `${section('db')}`,
   `if command -v mariadb >/dev/null && systemctl is-active -q mariadb; then mariadb -N -B -e "SHOW GLOBAL STATUS WHERE Variable_name IN ('wsrep_local_state_comment','wsrep_cluster_size','wsrep_cluster_status')" 2>/dev/null || echo error; fi`,
 ].join('\n');
@@ -33,6 +35,8 @@ export interface StatusRow {
   readonly server: string;
   readonly hostname: string;
   readonly ssh: Cell;
+  /** Its private address and how recently WireGuard heard from its peers. */
+  readonly network: Cell;
   readonly etcd: Cell;
   readonly web: Cell;
   readonly fastrouter: Cell;
@@ -61,6 +65,7 @@ export function unreachableRow(server: string, why: string): StatusRow {
     server,
     hostname: '',
     ssh: { text: why, health: 'bad' },
+    network: dash,
     etcd: dash,
     web: dash,
     fastrouter: dash,
@@ -70,7 +75,7 @@ export function unreachableRow(server: string, why: string): StatusRow {
   };
 }
 
-export function parseStatusOutput(server: string, output: string): StatusRow {
+export function parseStatusOutput(server: string, output: string, ownPrivate?: string): StatusRow {
   const sec = textSections(output);
   const services = new Map(
     (sec.get('services') ?? '')
@@ -154,6 +159,7 @@ export function parseStatusOutput(server: string, output: string): StatusRow {
     server,
     hostname: (sec.get('hostname') ?? '').trim(),
     ssh: { text: 'ok', health: 'ok' },
+    network: networkCell(sec.get('network') ?? '', ownPrivate),
     etcd,
     web,
     fastrouter,

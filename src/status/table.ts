@@ -7,13 +7,23 @@ export const plain: Painter = (_h, t) => t;
 
 export function statusTable(rows: readonly StatusRow[], paint: Painter = plain): string[] {
   const withDb = rows.some((r) => r.db !== undefined);
-  const header = ['server', 'host', 'ssh', 'etcd', 'web', 'fastrouter', 'vassals'];
+  const header = [
+    'server',
+    'host',
+    'ssh',
+    'private network',
+    'etcd',
+    'web',
+    'fastrouter',
+    'vassals',
+  ];
   if (withDb) header.push('database');
   const cells = rows.map((r) => {
     const c: [string, Health | undefined][] = [
       [r.server, undefined],
       [r.hostname || '-', undefined],
       [r.ssh.text, r.ssh.health],
+      [r.network.text, r.network.health],
       [r.etcd.text, r.etcd.health],
       [r.web.text, r.web.health],
       [r.fastrouter.text, r.fastrouter.health],
@@ -45,7 +55,7 @@ export function statusTable(rows: readonly StatusRow[], paint: Painter = plain):
 /** Everything healthy: every cell ok (or no database), exactly one leader. */
 export function allHealthy(rows: readonly StatusRow[]): boolean {
   const cellsOk = rows.every((r) =>
-    [r.ssh, r.etcd, r.web, r.fastrouter, r.vassals, ...(r.db ? [r.db] : [])].every(
+    [r.ssh, r.network, r.etcd, r.web, r.fastrouter, r.vassals, ...(r.db ? [r.db] : [])].every(
       (c) => c.health === 'ok',
     ),
   );

@@ -4,6 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { assignAddresses, hostRange, privateAddresses } from '../../src/network/addresses.ts';
 import { configuredPeers, parseNetworkSurvey, NETWORK_SURVEY } from '../../src/network/survey.ts';
 import { renderWgConf, renderWgSync, sameConf } from '../../src/network/wireguard.ts';
+import { networkCell } from '../../src/status/network.ts';
 import { cidrProblem } from '../../src/config/network-settings.ts';
 import { ConfigError } from '../../src/errors.ts';
 
@@ -126,6 +127,27 @@ test('the survey and the sync script are valid bash; the key never reaches a com
   }
   assert.match(renderWgSync(), /getline k < f/);
   assert.not.match(renderWgSync(), /\$\(cat/);
+});
+
+test('status: private address and the oldest handshake; never seen and stale peers stand out', () => {
+  const now = 1_800_000_000;
+  const out = (...ages: number[]) =>
+    [`wg 10.88.0.1 ${now}`, ...ages.map((a, i) => `key${i}\t${a < 0 ? 0 : now - a}`)].join('\n');
+  assert.equal(networkCell(out(12, 40), undefined), {
+    text: '10.88.0.1, 2 peers, handshake ≤40s ago',
+    health: 'ok',
+  });
+  assert.is(networkCell(out(12, 400), undefined).health, 'warn');
+  assert.equal(networkCell(out(12, -1), undefined), {
+    text: '10.88.0.1, 2 peers, 1 never seen',
+    health: 'bad',
+  });
+  assert.is(networkCell(`wg 10.88.0.1 ${now}\ndown`, undefined).health, 'bad');
+  assert.equal(networkCell('', '192.168.1.10'), {
+    text: '192.168.1.10 (own network)',
+    health: 'ok',
+  });
+  assert.is(networkCell('', undefined).health, 'bad');
 });
 
 test.run();

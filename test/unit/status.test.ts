@@ -48,6 +48,9 @@ function output(o: {
         { id: 'app-app1.ini', pid: 11 },
       ],
     }),
+    '@@shoestring:network',
+    'wg 10.88.0.1 1800000000',
+    'peerkey\t1799999990',
     '@@shoestring:db',
     o.db ?? '',
   ].join('\n');
@@ -95,7 +98,10 @@ test('two leaders or none is not healthy; the table has a database column only w
   assert.not.ok(allHealthy([a, a]));
   const lines = statusTable([a, unreachableRow('b', 'unreachable')]);
   assert.is(lines.length, 3);
-  assert.match(lines[0] ?? '', /^server\s+host\s+ssh\s+etcd\s+web\s+fastrouter\s+vassals$/);
+  assert.match(
+    lines[0] ?? '',
+    /^server\s+host\s+ssh\s+private network\s+etcd\s+web\s+fastrouter\s+vassals$/,
+  );
   assert.match(lines[2] ?? '', /^b\s+-\s+unreachable/);
   const withDb = statusTable([parseStatusOutput('c', output({ leader: ME, db: 'error' }))]);
   assert.match(withDb[0] ?? '', /database$/);
