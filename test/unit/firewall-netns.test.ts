@@ -42,7 +42,17 @@ if (unavailable) {
     SHOESTRING_FIREWALL_DELAY: String(DELAY),
     SHOESTRING_FIREWALL_TIMER: 'sleep',
   });
-  const fw = (cmd: string) => net.inServer([helper, cmd], env());
+  const fw = (cmd: string, more: Record<string, string> = {}) =>
+    net.inServer([helper, cmd], { ...env(), ...more });
+  // A systemd-run that fails (the real one must never run here: its timer would fire in this
+  // machine's own network namespace).
+  const failingTimer = () => {
+    const bin = join(dir, 'bin');
+    mkdirSync(bin, { recursive: true });
+    writeFileSync(join(bin, 'systemd-run'), '#!/bin/sh\nexit 1\n', { mode: 0o755 });
+    writeFileSync(join(bin, 'systemctl'), '#!/bin/sh\nexit 0\n', { mode: 0o755 });
+    return { PATH: `${bin}:${process.env['PATH'] ?? ''}`, SHOESTRING_FIREWALL_TIMER: 'systemd' };
+  };
   const loaded = () =>
     rulesetHash(net.inServer(['nft', 'list', 'table', 'inet', 'shoestring']).out);
   const write = (text: string) => writeFileSync(file, text);
@@ -118,6 +128,19 @@ if (unavailable) {
     assert.is(fw('try').code, 0, 'a second try re-arms');
     assert.is(fw('confirm').out.trim(), 'confirmed');
     assert.not.ok(existsSync(join(state, 'rollback.pid')), 'no rollback left armed');
+  });
+
+  test('a try whose rollback cannot be armed loads nothing new, and undoes a pending try', () => {
+    write(BAD);
+    assert.is(fw('try').code, 0);
+    assert.is(loaded(), rulesetHash(BAD));
+    const r = fw('try', failingTimer());
+    assert.is(r.code, 1);
+    assert.match(r.err, /could not arm the rollback/);
+    assert.is(loaded(), rulesetHash(GOOD), 'the confirmed ruleset, not the pending try');
+    assert.not.ok(existsSync(join(state, 'pending')));
+    assert.not.ok(existsSync(join(state, 'rollback.pid')), 'the earlier rollback was disarmed');
+    assert.is(fw('confirm').out.trim(), 'ok');
   });
 
   test('a restart during a try: boot rolls it back and says why', () => {
