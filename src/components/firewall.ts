@@ -1,0 +1,131 @@
+/**
+ * The firewall: one nftables table (`inet shoestring`) letting in SSH, the web, WireGuard from
+ * the servers and the private network from the servers; and fail2ban for SSH. A new ruleset is
+ * tried, not trusted: `shoestring-firewall try` loads it and arms a rollback, and the phase's
+ * confirm gate confirms it over a new SSH connection before the rollback fires. FIREWALL=off
+ * takes our table and unit away; FAIL2BAN=off stops fail2ban and takes our jail away.
+ */
+import { helperScript, unitFile } from '../firewall/helper.ts';
+import { renderJail } from '../firewall/jail.ts';
+import {
+  CONNECT_TIMEOUT,
+  GATE_SECONDS,
+  HELPER,
+  JAIL,
+  ROLLBACK_SECONDS,
+  ROLLBACK_UNIT,
+  RULESET,
+  SERVICE,
+  STATE_DIR,
+  TABLE,
+  UNIT_FILE,
+} from '../firewall/paths.ts';
+import { firewallPlan } from '../firewall/plan.ts';
+import { renderRuleset } from '../firewall/ruleset.ts';
+import { confirmVerdict, ROLLED_BACK_HINT } from '../firewall/verdict.ts';
+import type { Gate, Phase } from '../plan/phase.ts';
+import { apt, files, shell, systemd, type Notify, type Step } from '../plan/steps/index.ts';
+import { q } from '../ssh/quote.ts';
+import type { Component, HostContext } from './types.ts';
+
+/** The service's reload is `shoestring-firewall try`. */
+const TRY: Notify = { service: SERVICE, action: 'reload' };
+
+/** `confirm` over a new SSH connection, within a budget longer than the rollback delay. */
+export function confirmGate(ctx: HostContext): Gate {
+  const host = ctx.self.target.name;
+  return {
+    title: 'firewall confirmed over a new SSH connection',
+    probe: `${HELPER} confirm`,
+    verdict: (out) => confirmVerdict(host, out),
+    hint: `${ROLLED_BACK_HINT}; on ${ctx.self.server.spec}, ${HELPER} status tells what is loaded`,
+    seconds: GATE_SECONDS,
+    fresh: { connectTimeout: CONNECT_TIMEOUT },
+  };
+}
+
+export function firewallPhase(ctx: HostContext): Phase {
+  return {
+    title: 'Firewall (nftables)',
+    steps: [
+      apt.packages(['nftables']),
+      files.file(HELPER, helperScript(), { mode: '0700' }),
+      files.file(UNIT_FILE, unitFile()),
+      systemd.daemonReload([{ unit: SERVICE, files: [UNIT_FILE] }]),
+      // Started before the ruleset is written: a first start (`boot`) loads nothing, and the
+      // reload the new file asks for is then a `try` (a start after the file would take the
+      // reload's place and load only the confirmed ruleset).
+      systemd.service(SERVICE),
+      // Checked by nft in place; the previous file is put back when the check fails.
+      files.file(RULESET, renderRuleset(firewallPlan(ctx)), {
+        validate: `nft -c -f ${q(RULESET)}`,
+        notify: [TRY],
+      }),
+      // Idempotence: nothing when the loaded table is the file's and the confirmed one, with no
+      // try pending; else (a try left pending, the table changed by hand) the file is tried.
+      shell.command('Try the firewall ruleset', `${HELPER} status`, 'true', [TRY]),
+    ],
+    confirm: confirmGate(ctx),
+  };
+}
+
+/** Our table unloaded (and a pending rollback disarmed), the unit, helper and files gone. */
+export function firewallRemoval(): Step[] {
+  const timer = `${ROLLBACK_UNIT}.timer`;
+  return [
+    shell.command(
+      'Unload the firewall table',
+      `! nft list table ${TABLE} >/dev/null 2>&1 && ! systemctl is-active -q ${timer}`,
+      [
+        `systemctl stop ${timer} ${ROLLBACK_UNIT}.service 2>/dev/null || true`,
+        `systemctl reset-failed ${timer} ${ROLLBACK_UNIT}.service 2>/dev/null || true`,
+        `printf 'table ${TABLE} {}\\ndelete table ${TABLE}\\n' | nft -f -`,
+      ].join('\n'),
+    ),
+    systemd.unitAbsent(SERVICE, [UNIT_FILE]),
+    files.absent(HELPER),
+    files.absent(RULESET),
+    files.absent(STATE_DIR),
+  ];
+}
+
+export function fail2banPhase(ctx: HostContext): Phase {
+  return {
+    title: 'fail2ban',
+    steps: [
+      // Not started by the install: Debian's default jail reads a log bookworm does not have.
+      apt.packages(['fail2ban', 'python3-systemd', 'nftables'], { noStart: true }),
+      files.file(JAIL, renderJail(ctx), {
+        validate: 'fail2ban-client -t',
+        notify: [{ service: 'fail2ban', action: 'restart' }],
+      }),
+      systemd.service('fail2ban'),
+    ],
+  };
+}
+
+/** fail2ban stopped and our jail gone (the package stays; a no-op where it is not installed). */
+export function fail2banRemoval(): Step[] {
+  return [systemd.service('fail2ban', { enabled: false, running: false }), files.absent(JAIL)];
+}
+
+export function firewallPhases(ctx: HostContext): Phase[] {
+  const { enabled, fail2ban } = ctx.config.firewall;
+  return [
+    enabled
+      ? firewallPhase(ctx)
+      : { title: 'No Shoestring firewall (FIREWALL=off)', steps: firewallRemoval() },
+    fail2ban
+      ? fail2banPhase(ctx)
+      : { title: 'No fail2ban (FAIL2BAN=off)', steps: fail2banRemoval() },
+  ];
+}
+
+export const firewall: Component = {
+  name: 'firewall',
+  description: `nftables (SSH, 80, 443, the cluster), confirmed over a new SSH connection or rolled back after ${ROLLBACK_SECONDS} s; fail2ban for SSH`,
+  phases: (ctx) => firewallPhases(ctx),
+  teardown: () => [
+    { title: 'Remove the firewall', steps: [...firewallRemoval(), ...fail2banRemoval()] },
+  ],
+};
