@@ -20,7 +20,7 @@ import {
   TABLE,
   UNIT_FILE,
 } from '../firewall/paths.ts';
-import { firewallPlan } from '../firewall/plan.ts';
+import { firewallPlan, SSHD_PORTS_SURVEY } from '../firewall/plan.ts';
 import { renderRuleset } from '../firewall/ruleset.ts';
 import { confirmVerdict, ROLLED_BACK_HINT } from '../firewall/verdict.ts';
 import type { Gate, Phase } from '../plan/phase.ts';
@@ -124,6 +124,7 @@ export function firewallPhases(ctx: HostContext): Phase[] {
 export const firewall: Component = {
   name: 'firewall',
   description: `nftables (SSH, 80, 443, the cluster), confirmed over a new SSH connection or rolled back after ${ROLLBACK_SECONDS} s; fail2ban for SSH`,
+  survey: SSHD_PORTS_SURVEY,
   phases: (ctx) => firewallPhases(ctx),
   teardown: () => [
     { title: 'Remove the firewall', steps: [...firewallRemoval(), ...fail2banRemoval()] },

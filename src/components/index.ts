@@ -3,13 +3,23 @@ import { ConfigError } from '../errors.ts';
 import { apps } from './apps.ts';
 import { base } from './base.ts';
 import { etcd } from './etcd.ts';
+import { firewall } from './firewall.ts';
 import { network } from './network.ts';
 import { packages } from './packages.ts';
 import { uwsgi } from './uwsgi.ts';
 import { web } from './web.ts';
 import type { Component } from './types.ts';
 
-export const COMPONENTS: readonly Component[] = [base, packages, network, etcd, web, uwsgi, apps];
+export const COMPONENTS: readonly Component[] = [
+  base,
+  packages,
+  network,
+  firewall,
+  etcd,
+  web,
+  uwsgi,
+  apps,
+];
 
 /** Selects components by name for --only; unknown names are an error listing the valid ones. */
 export function selectComponents(only: string | undefined): Component[] {

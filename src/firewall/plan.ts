@@ -17,9 +17,22 @@ export function byFamily(addresses: readonly string[]): Sources {
   return { v4: unique.filter((a) => family(a) === 4), v6: unique.filter((a) => family(a) === 6) };
 }
 
-/** Each SSH port the servers are reached at (servers.txt's, else 22), ascending. */
+/** Prints the TCP ports sshd listens on (read-only; run in the preflight round trip). */
+export const SSHD_PORTS_SURVEY = `ss -Hltnp 2>/dev/null | awk '/"sshd"/ { n = split($4, a, ":"); print a[n] }' | sort -un`;
+
+/**
+ * Each SSH port the servers are reached at (servers.txt's, else 22) and every port their sshd
+ * listens on (a port set in ~/.ssh/config, or one forwarded by a NAT, stays open), ascending.
+ */
 export function sshPorts(ctx: ClusterContext): number[] {
-  return [...new Set(ctx.servers.map((s) => s.server.port ?? 22))].sort((a, b) => a - b);
+  const listening = ctx.servers.flatMap((s) =>
+    (s.surveys.get('firewall') ?? '')
+      .split('\n')
+      .map((l) => Number(l.trim()))
+      .filter((p) => Number.isInteger(p) && p > 0 && p < 65536),
+  );
+  const ports = [...ctx.servers.map((s) => s.server.port ?? 22), ...listening];
+  return [...new Set(ports)].sort((a, b) => a - b);
 }
 
 /**

@@ -1,7 +1,14 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ignoredAddresses, renderJail } from '../../src/firewall/jail.ts';
-import { byFamily, firewallPlan, privateInterface, sshPorts } from '../../src/firewall/plan.ts';
+import { spawnSync } from 'node:child_process';
+import {
+  byFamily,
+  firewallPlan,
+  privateInterface,
+  sshPorts,
+  SSHD_PORTS_SURVEY,
+} from '../../src/firewall/plan.ts';
 import { hostContext, THREE, type ServerSpec } from './fixtures/cluster.ts';
 
 test('three servers on WireGuard: WireGuard from the public addresses, wg0 from the private', () => {
@@ -77,6 +84,16 @@ test('SSH ports: each once, ascending, 22 for servers without a port', () => {
     { hostname: 's4', address: '203.0.113.13', private: '10.88.0.4' },
   ];
   assert.equal(sshPorts(hostContext(servers)), [22, 2200, 2222]);
+});
+
+test("SSH ports: also every port a server's sshd listens on (its survey)", () => {
+  const ctx = hostContext(THREE);
+  const servers = ctx.servers.map((s, i) =>
+    i === 1 ? { ...s, surveys: new Map([['firewall', '22\n2022\nnot-a-port\n']]) } : s,
+  );
+  assert.equal(sshPorts({ ...ctx, servers }), [22, 2022, 2222]);
+  const r = spawnSync('bash', ['-n'], { input: SSHD_PORTS_SURVEY });
+  assert.is(r.status, 0);
 });
 
 test('byFamily: each address once, CIDRs by their address, host names dropped', () => {
