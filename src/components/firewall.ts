@@ -52,10 +52,6 @@ export function firewallPhase(ctx: HostContext): Phase {
       files.file(HELPER, helperScript(), { mode: '0700' }),
       files.file(UNIT_FILE, unitFile()),
       systemd.daemonReload([{ unit: SERVICE, files: [UNIT_FILE] }]),
-      // Started before the ruleset is written: a first start (`boot`) loads nothing, and the
-      // reload the new file asks for is then a `try` (a start after the file would take the
-      // reload's place and load only the confirmed ruleset).
-      systemd.service(SERVICE),
       // Checked by nft in place; the previous file is put back when the check fails.
       files.file(RULESET, renderRuleset(firewallPlan(ctx)), {
         validate: `nft -c -f ${q(RULESET)}`,
@@ -64,6 +60,9 @@ export function firewallPhase(ctx: HostContext): Phase {
       // Idempotence: nothing when the loaded table is the file's and the confirmed one, with no
       // try pending; else (a try left pending, the table changed by hand) the file is tried.
       shell.command('Try the firewall ruleset', `${HELPER} status`, 'true', [TRY]),
+      // After the file: a first start tries it (the file was never confirmed) and takes the
+      // reload's place (a reload right after the start failed in containers: 219/CGROUP).
+      systemd.service(SERVICE),
     ],
     confirm: confirmGate(ctx),
   };

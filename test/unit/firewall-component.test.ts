@@ -44,17 +44,17 @@ function firstInstall(steps: readonly Step[]): Change[] {
   return changes;
 }
 
-test('the firewall phase: packages, helper, unit, reload, service, then the ruleset', () => {
+test('the firewall phase: packages, helper, unit, reload, the ruleset, then the service', () => {
   assert.equal(titles(firewallPhase(ctx)), [
     'packages Packages nftables',
     'file File /usr/local/sbin/shoestring-firewall',
     'file File /etc/systemd/system/shoestring-firewall.service',
     'daemon-reload Load the unit files of shoestring-firewall',
-    'service Service shoestring-firewall',
     'file File /etc/shoestring/firewall.nft',
     'command Try the firewall ruleset',
+    'service Service shoestring-firewall',
   ]);
-  const [, helper, , , , ruleset, again] = stepsOf(firewallPhase(ctx));
+  const [, helper, , , ruleset, again] = stepsOf(firewallPhase(ctx));
   assert.ok(helper?.kind === 'file' && helper.mode === '0700', 'the helper is root only');
   assert.ok(ruleset?.kind === 'file');
   assert.is(ruleset.validate, 'nft -c -f /etc/shoestring/firewall.nft');
@@ -65,18 +65,19 @@ test('the firewall phase: packages, helper, unit, reload, service, then the rule
   assert.equal(again.notify, ruleset.notify, 'the same reload: one try however many ask');
 });
 
-test('a first install starts the service (boot: nothing) and then reloads it (try)', () => {
+test('a first install starts the service once (its start tries the new file); no reload', () => {
   const changes = firstInstall(stepsOf(firewallPhase(ctx)));
-  assert.equal(notifications(changes), [{ service: 'shoestring-firewall', action: 'reload' }]);
+  // The start comes after the file, so it runs the new ruleset already: no reload on top (a
+  // reload right after a start failed in containers with 219/CGROUP).
+  assert.equal(notifications(changes), []);
   const script = applyScript({ changes, unchanged: 0, pending: [] });
-  const start = script.indexOf('systemctl start shoestring-firewall');
-  const reload = script.indexOf('systemctl reload-or-restart shoestring-firewall');
-  assert.ok(start >= 0 && reload > start, 'started before the reload');
-  assert.is(script.split('reload-or-restart shoestring-firewall').length, 2, 'one try');
-  // Why the order matters: a start after the ruleset would take the reload's place.
-  const steps = [...stepsOf(firewallPhase(ctx))];
-  const late = [...steps.filter((s) => s.kind !== 'service'), steps[4]!];
-  assert.equal(notifications(firstInstall(late)), []);
+  assert.ok(script.includes('systemctl start shoestring-firewall'), 'started');
+  assert.not.ok(script.includes('reload-or-restart shoestring-firewall'), 'no reload');
+  // A running service is reloaded instead (the reload tries the file).
+  const running = stepsOf(firewallPhase(ctx)).filter((st) => st.kind !== 'service');
+  assert.equal(notifications(firstInstall(running)), [
+    { service: 'shoestring-firewall', action: 'reload' },
+  ]);
 });
 
 test('the confirm gate: confirm over new connections, for longer than the rollback delay', () => {

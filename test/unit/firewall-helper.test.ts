@@ -28,13 +28,13 @@ test('the helper: real paths and a 20 s rollback by default, every subcommand', 
   assert.match(text, /^TABLE='inet shoestring'$/m);
   assert.match(text, /--unit="\$UNIT" --on-active="\$DELAY" --timer-property=AccuracySec=1s/);
   assert.match(text, /^UNIT='shoestring-firewall-rollback'$/m);
-  for (const cmd of ['boot', 'try', 'confirm', 'rollback', 'status'])
+  for (const cmd of ['boot', 'start', 'try', 'confirm', 'rollback', 'status'])
     assert.match(text, new RegExp(`^cmd_${cmd}\\(\\) \\{$`, 'm'), cmd);
   assert.match(text, /logger -t shoestring-firewall/);
   assert.not.match(text, /flush ruleset/);
 });
 
-test('the unit: oneshot, boot on start, try on reload, before the network', () => {
+test('the unit: oneshot, start (boot, or try a never confirmed file), try on reload, before the network', () => {
   const lines = unitFile()
     .split('\n')
     .filter((l) => l !== '' && !l.startsWith('#'));
@@ -49,7 +49,7 @@ test('the unit: oneshot, boot on start, try on reload, before the network', () =
     '[Service]',
     'Type=oneshot',
     'RemainAfterExit=yes',
-    'ExecStart=/usr/local/sbin/shoestring-firewall boot',
+    'ExecStart=/usr/local/sbin/shoestring-firewall start',
     'ExecReload=/usr/local/sbin/shoestring-firewall try',
     '[Install]',
     'WantedBy=multi-user.target',
