@@ -89,8 +89,8 @@ export function configPhase(ctx: HostContext, cluster: EtcdCluster): Phase {
       // Idempotent: re-issued only when missing, not from this CA, or not naming this address.
       shell.command(
         'Issue the etcd peer certificate',
-        peerCertValid(self.address),
-        issuePeerCert(self.hostname, self.address),
+        peerCertValid(self.private),
+        issuePeerCert(self.hostname, self.private),
         restart,
       ),
       ...retireProxy(),
@@ -99,9 +99,9 @@ export function configPhase(ctx: HostContext, cluster: EtcdCluster): Phase {
         render('etcd/etcd.env.hbs', {
           name: self.hostname,
           dataDir: DATA_DIR,
-          peerUrl: peerUrl(self.address),
+          peerUrl: peerUrl(self.private),
           // Reachable beyond this server only while proxies need it (more than 5 servers).
-          clientUrl: hasProxies(cluster) ? clientUrl(self.address) : false,
+          clientUrl: hasProxies(cluster) ? clientUrl(self.private) : false,
           peerCert: PEER_CERT,
           peerKey: PEER_KEY,
           caCert: CA_CERT,

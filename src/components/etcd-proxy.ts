@@ -17,7 +17,7 @@ export const PROXY_SERVICE = 'shoestring-etcd-proxy';
 export const PROXY_UNIT = `/etc/systemd/system/${PROXY_SERVICE}.service`;
 const PROXY_DATA_DIR = '/var/lib/etcd/shoestring-proxy';
 
-/** ETCD_PROXY_ENDPOINTS: the voters' client URLs, in servers.txt order. */
+/** ETCD_PROXY_ENDPOINTS: the voters' client URLs (private addresses), in servers.txt order. */
 export function proxyEndpoints(cluster: EtcdCluster): string {
   return cluster.plan.voters.map((v) => clientUrl(v.address)).join(',');
 }

@@ -38,7 +38,7 @@ function afterStart(): Step[] {
 
 /** Shell on the member that adds `self`: wait until it is up, then `member add`, retried. */
 function memberAddScript(self: ClusterServer): string {
-  const add = `ETCDCTL_API=3 etcdctl --command-timeout=10s member add ${q(self.hostname)} --peer-urls=${q(peerUrl(self.address))}`;
+  const add = `ETCDCTL_API=3 etcdctl --command-timeout=10s member add ${q(self.hostname)} --peer-urls=${q(peerUrl(self.private))}`;
   return [
     // A new cluster's first server: healthy, and the CA stored (a join before that would take
     // its quorum away while it writes).
@@ -51,7 +51,7 @@ function memberAddScript(self: ClusterServer): string {
 
 /** Check (on a member): `self` is in the member list. */
 function listed(self: ClusterServer): string {
-  return `{ ${gatewayPost('/v3/cluster/member/list')}; } | grep -qF ${q(`"${peerUrl(self.address)}"`)}`;
+  return `{ ${gatewayPost('/v3/cluster/member/list')}; } | grep -qF ${q(`"${peerUrl(self.private)}"`)}`;
 }
 
 function joinPhases(ctx: HostContext, cluster: EtcdCluster): Phase[] {
@@ -80,7 +80,7 @@ function joinPhases(ctx: HostContext, cluster: EtcdCluster): Phase[] {
       query: { on: on.target, script: ETCD_QUERY_SCRIPT },
       steps: (answer) => {
         const members = parseEtcdAnswer(textSections(answer)).members ?? [];
-        const initial = joinInitialCluster(members, { name: self.hostname, address: self.address });
+        const initial = joinInitialCluster(members, { name: self.hostname, address: self.private });
         return [
           shell.command(
             'Join the etcd cluster',

@@ -55,7 +55,7 @@ export function etcdGate(ctx: HostContext): Gate {
  * rejoin later as a new member.
  */
 function teardown(ctx: HostContext): Phase[] {
-  const url = peerUrl(ctx.self.address);
+  const url = peerUrl(ctx.self.private);
   const members = `ETCDCTL_API=3 ETCDCTL_ENDPOINTS=http://127.0.0.1:2379 ETCDCTL_DIAL_TIMEOUT=3s etcdctl member list 2>/dev/null`;
   const myId = `${members} | awk -F', ' -v u=${q(url)} '$4 == u {print $1}'`;
   return [

@@ -55,7 +55,7 @@ function pair(cert: string | undefined, key: string | undefined): CaPair | undef
   return { cert, key };
 }
 
-/** Pure: one server's answer to SCRIPT. */
+/** Pure: one server's answer to ETCD_SURVEY (`address`: its private one, where peers are). */
 export function parseReport(s: { hostname: string; address: string }, output: string): Report {
   const sec = textSections(output);
   // A proxy is not a member: what it reports is a voter's view, which that voter reports too.
@@ -96,9 +96,12 @@ function memberGone(id: string): string {
 }
 
 export async function prepareEtcd(ctx: ClusterContext, io: ClusterIO): Promise<EtcdCluster> {
-  const reports = ctx.servers.map((s) => parseReport(s, s.surveys.get('etcd') ?? ''));
+  // Members are known by their peer URLs, on the private addresses.
+  const reports = ctx.servers.map((s) =>
+    parseReport({ hostname: s.hostname, address: s.private }, s.surveys.get('etcd') ?? ''),
+  );
   const result = planMembership(
-    ctx.servers.map((s) => ({ name: s.hostname, address: s.address })),
+    ctx.servers.map((s) => ({ name: s.hostname, address: s.private })),
     reports.map((r) => r.observed),
     { startTogether: ctx.startTogether },
   );
