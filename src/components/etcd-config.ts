@@ -1,23 +1,25 @@
 /**
- * etcd's configuration phase: the CA files, this server's peer certificate, the environment
- * file and the systemd drop-in. A running member restarts for a changed configuration while
- * holding the cluster-wide etcd turn (one member at a time, so the cluster keeps its quorum),
- * and is healthy again before the turn passes on.
+ * etcd's configuration phase: the CA files, root's client certificate and etcdctl wrapper, this
+ * server's member certificate, the environment file and the systemd drop-in. A running member
+ * restarts for a changed configuration while holding the cluster-wide etcd turn (one member at
+ * a time, so the cluster keeps its quorum), and is healthy again before the turn passes on.
  */
 import { DATA_DIR, type EtcdCluster } from '../etcd/cluster.ts';
 import { clientUrl, peerUrl } from '../etcd/membership.ts';
 import {
   CA_CERT,
   CA_KEY,
+  CLIENT_CERT,
+  CLIENT_CERT_VALID,
+  CLIENT_KEY,
+  ISSUE_CLIENT_CERT,
   PEER_CERT,
   PEER_KEY,
   PKI_DIR,
-  PROXY_CERT,
-  PROXY_KEY,
   issuePeerCert,
   peerCertValid,
 } from '../etcd/pki.ts';
-import { PROXY_ENV } from '../etcd/remote.ts';
+import { ETCD_CLIENT, ETCD_METRICS, PROXY_ENV } from '../etcd/remote.ts';
 import type { Phase } from '../plan/phase.ts';
 import { files, shell, systemd, type Notify, type Step } from '../plan/steps/index.ts';
 import { render } from '../templates.ts';
@@ -28,6 +30,8 @@ import type { HostContext } from './types.ts';
 export const ETCD_ENV = '/etc/default/etcd';
 export const INITIAL_ENV = '/etc/shoestring/etcd-initial.env';
 export const LEADER_HELPER = '/usr/local/bin/am-i-the-leader';
+/** Root's etcdctl, ready to use (precedes /usr/bin in PATH). */
+export const ETCDCTL_WRAPPER = '/usr/local/bin/etcdctl';
 export const DROP_IN = '/etc/systemd/system/etcd.service.d/shoestring.conf';
 
 /** A member's restart for a new configuration: one at a time, healthy before the next. */
@@ -38,21 +42,25 @@ export const MEMBER_RESTART: Notify = {
   settle: waitHealthy(180),
 };
 
-function hasProxies(cluster: EtcdCluster): boolean {
-  return [...cluster.plan.roles.values()].some((r) => r.kind === 'proxy');
-}
-
-/** The CA files every server has (the CA is made before any host runs). */
+/**
+ * The CA files every server has (the CA is made before any host runs), and root's client
+ * certificate. Group etcd may enter the directory (etcd reads its own key); nobody else may.
+ */
 function caSteps(cluster: EtcdCluster): Step[] {
   const ca = cluster.ca ?? { cert: '(made on the first run)\n', key: '(made on the first run)\n' };
   return [
     files.directory(PKI_DIR, { mode: '0750', group: 'etcd' }),
     files.file(CA_CERT, ca.cert, { mode: '0644' }),
     files.file(CA_KEY, ca.key, { mode: '0600', secret: true }),
+    // Idempotent: re-issued only when missing or not from this CA.
+    shell.command("Issue root's etcd client certificate", CLIENT_CERT_VALID, ISSUE_CLIENT_CERT),
   ];
 }
 
-/** Steps every server has after its role's own: Debian's leftovers, the leader helper. */
+/**
+ * Steps every server has after its role's own: Debian's leftovers, root's etcdctl wrapper, the
+ * leader helper.
+ */
 function tailSteps(): Step[] {
   return [
     // A one-member cluster left by an earlier install without Shoestring: wiped once.
@@ -61,14 +69,26 @@ function tailSteps(): Step[] {
       '[ ! -e /var/lib/etcd/default ]',
       `if [ ! -d ${DATA_DIR}/member ]; then systemctl stop etcd || true; fi\nrm -rf /var/lib/etcd/default`,
     ),
+    files.file(
+      ETCDCTL_WRAPPER,
+      render('etcd/etcdctl.hbs', {
+        endpoints: ETCD_CLIENT,
+        caCert: CA_CERT,
+        cert: CLIENT_CERT,
+        key: CLIENT_KEY,
+        etcdctl: '/usr/bin/etcdctl',
+      }),
+      { mode: '0755' },
+    ),
     // The on-server leader check (servers have Python, not Node); see am-i-the-leader.ts.
     files.file(
       LEADER_HELPER,
       render('etcd/am-i-the-leader.py.hbs', {
         proxyEnv: PROXY_ENV,
+        client: ETCD_CLIENT,
         caCert: CA_CERT,
-        proxyCert: PROXY_CERT,
-        proxyKey: PROXY_KEY,
+        cert: CLIENT_CERT,
+        key: CLIENT_KEY,
       }),
       { mode: '0755' },
     ),
@@ -86,11 +106,11 @@ export function configPhase(ctx: HostContext, cluster: EtcdCluster): Phase {
     title: 'Configure etcd',
     steps: [
       ...caSteps(cluster),
-      // Idempotent: re-issued only when missing, not from this CA, or not naming this address.
+      // Idempotent: re-issued only when missing, not from this CA, or missing a name.
       shell.command(
         'Issue the etcd peer certificate',
-        peerCertValid(self.address),
-        issuePeerCert(self.hostname, self.address),
+        peerCertValid(self.hostname, self.private),
+        issuePeerCert(self.hostname, self.private),
         restart,
       ),
       ...retireProxy(),
@@ -99,9 +119,10 @@ export function configPhase(ctx: HostContext, cluster: EtcdCluster): Phase {
         render('etcd/etcd.env.hbs', {
           name: self.hostname,
           dataDir: DATA_DIR,
-          peerUrl: peerUrl(self.address),
-          // Reachable beyond this server only while proxies need it (more than 5 servers).
-          clientUrl: hasProxies(cluster) ? clientUrl(self.address) : false,
+          peerUrl: peerUrl(self.private),
+          localClientUrl: ETCD_CLIENT,
+          clientUrl: clientUrl(self.private),
+          metricsUrl: ETCD_METRICS,
           peerCert: PEER_CERT,
           peerKey: PEER_KEY,
           caCert: CA_CERT,

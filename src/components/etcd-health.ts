@@ -1,7 +1,12 @@
 /** Shell checks of the local etcd (member or proxy) shared by etcd's phases and gate. */
+import { ETCD_HEALTH_URL } from '../etcd/remote.ts';
 import { PROXY_SERVICE } from './etcd-proxy.ts';
 
-export const HEALTHY = `curl -fsS -m 3 http://127.0.0.1:2379/health 2>/dev/null | grep -q '"health":"true"'`;
+/**
+ * The local member (or proxy) is healthy: it sees a leader (a proxy: a voter answered). Asked on
+ * the plain-HTTP metrics listener, whose /health is the client API's.
+ */
+export const HEALTHY = `curl -fsS -m 3 ${ETCD_HEALTH_URL} 2>/dev/null | grep -q '"health":"true"'`;
 
 /**
  * A check that holds when etcd (or this server's etcd proxy) runs and `check` passes, asked a

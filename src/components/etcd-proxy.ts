@@ -1,14 +1,16 @@
 /**
  * etcd on servers beyond the voting members (etcd advises at most 5): no member here, but a
- * local gRPC proxy on 127.0.0.1:2379 that forwards to the voters' client API over TLS, with a
- * client certificate from the cluster CA. Everything that asks etcd on a server (the health
- * check, the CA copy, apps) works the same through it. A member that was a proxy before has
- * its proxy retired before etcd starts (`retireProxy`).
+ * local gRPC proxy on 127.0.0.1:2379 that forwards to the voters' client API (on their private
+ * addresses) over TLS, with a certificate from the cluster CA. Like a member's, its listener
+ * speaks TLS only and requires a client certificate from the CA, and its /health is on the
+ * plain-HTTP metrics listener 127.0.0.1:2381. Everything that asks etcd on a server (the health
+ * check, the CA copy, root's etcdctl) works the same through it. A member that was a proxy
+ * before has its proxy retired before etcd starts (`retireProxy`).
  */
 import { DATA_DIR, type EtcdCluster } from '../etcd/cluster.ts';
 import { clientUrl } from '../etcd/membership.ts';
 import { CA_CERT, ISSUE_PROXY_CERT, PROXY_CERT, PROXY_CERT_VALID, PROXY_KEY } from '../etcd/pki.ts';
-import { PROXY_ENV } from '../etcd/remote.ts';
+import { ETCD_CLIENT, ETCD_METRICS, PROXY_ENV } from '../etcd/remote.ts';
 import type { Phase } from '../plan/phase.ts';
 import { files, shell, systemd, type Notify, type Step } from '../plan/steps/index.ts';
 import { render } from '../templates.ts';
@@ -17,7 +19,7 @@ export const PROXY_SERVICE = 'shoestring-etcd-proxy';
 export const PROXY_UNIT = `/etc/systemd/system/${PROXY_SERVICE}.service`;
 const PROXY_DATA_DIR = '/var/lib/etcd/shoestring-proxy';
 
-/** ETCD_PROXY_ENDPOINTS: the voters' client URLs, in servers.txt order. */
+/** ETCD_PROXY_ENDPOINTS: the voters' client URLs (private addresses), in servers.txt order. */
 export function proxyEndpoints(cluster: EtcdCluster): string {
   return cluster.plan.voters.map((v) => clientUrl(v.address)).join(',');
 }
@@ -54,6 +56,9 @@ export function proxyConfigPhase(
         PROXY_UNIT,
         render('etcd/proxy.service.hbs', {
           envFile: PROXY_ENV,
+          // host:port, as grpc-proxy wants it.
+          listenAddr: new URL(ETCD_CLIENT).host,
+          metricsUrl: ETCD_METRICS,
           caCert: CA_CERT,
           cert: PROXY_CERT,
           key: PROXY_KEY,

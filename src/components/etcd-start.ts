@@ -6,8 +6,14 @@
  */
 import { DATA_DIR, type EtcdCluster } from '../etcd/cluster.ts';
 import { joinInitialCluster, peerUrl } from '../etcd/membership.ts';
-import { CA_IN_ETCD_CHECK, CA_IN_ETCD_PUT } from '../etcd/pki.ts';
-import { ETCD_QUERY_SCRIPT, gatewayPost, parseEtcdAnswer } from '../etcd/remote.ts';
+import {
+  CA_IN_ETCD_CHECK,
+  CA_IN_ETCD_PUT,
+  ETCD_QUERY_SCRIPT,
+  ETCDCTL,
+  gatewayPost,
+  parseEtcdAnswer,
+} from '../etcd/remote.ts';
 import { ShoestringError } from '../errors.ts';
 import type { Phase } from '../plan/phase.ts';
 import { textSections } from '../plan/sections.ts';
@@ -38,7 +44,7 @@ function afterStart(): Step[] {
 
 /** Shell on the member that adds `self`: wait until it is up, then `member add`, retried. */
 function memberAddScript(self: ClusterServer): string {
-  const add = `ETCDCTL_API=3 etcdctl --command-timeout=10s member add ${q(self.hostname)} --peer-urls=${q(peerUrl(self.address))}`;
+  const add = `${ETCDCTL} --command-timeout=10s member add ${q(self.hostname)} --peer-urls=${q(peerUrl(self.private))}`;
   return [
     // A new cluster's first server: healthy, and the CA stored (a join before that would take
     // its quorum away while it writes).
@@ -51,7 +57,7 @@ function memberAddScript(self: ClusterServer): string {
 
 /** Check (on a member): `self` is in the member list. */
 function listed(self: ClusterServer): string {
-  return `{ ${gatewayPost('/v3/cluster/member/list')}; } | grep -qF ${q(`"${peerUrl(self.address)}"`)}`;
+  return `{ ${gatewayPost('/v3/cluster/member/list')}; } | grep -qF ${q(`"${peerUrl(self.private)}"`)}`;
 }
 
 function joinPhases(ctx: HostContext, cluster: EtcdCluster): Phase[] {
@@ -80,7 +86,7 @@ function joinPhases(ctx: HostContext, cluster: EtcdCluster): Phase[] {
       query: { on: on.target, script: ETCD_QUERY_SCRIPT },
       steps: (answer) => {
         const members = parseEtcdAnswer(textSections(answer)).members ?? [];
-        const initial = joinInitialCluster(members, { name: self.hostname, address: self.address });
+        const initial = joinInitialCluster(members, { name: self.hostname, address: self.private });
         return [
           shell.command(
             'Join the etcd cluster',

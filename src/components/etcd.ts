@@ -1,6 +1,7 @@
 /**
- * etcd: a static cluster from servers.txt, peers over TLS with the cluster CA, the client API on
- * 127.0.0.1 only (beyond 5 servers, the others reach it through a local proxy). Bootstrap starts
+ * etcd: a static cluster from servers.txt on the private addresses, peers and clients over TLS
+ * with certificates from the cluster CA (beyond 5 servers, the others reach it through a local
+ * proxy; root everywhere has a client certificate and a ready etcdctl). Bootstrap starts
  * every member without waiting (Type=notify blocks until a quorum exists); later, a new server
  * joins (`member add`, then start with state existing), one at a time. Gate: this member (or
  * proxy) is healthy and a leader exists.
@@ -8,12 +9,19 @@
 import { DATA_DIR, ETCD_SURVEY, prepareEtcd, type EtcdCluster } from '../etcd/cluster.ts';
 import { peerUrl } from '../etcd/membership.ts';
 import { PKI_DIR } from '../etcd/pki.ts';
-import { ETCD_QUERY_SCRIPT, parseEtcdAnswer } from '../etcd/remote.ts';
+import { ETCD_QUERY_SCRIPT, ETCDCTL, parseEtcdAnswer } from '../etcd/remote.ts';
 import type { Gate, Phase } from '../plan/phase.ts';
 import { section, textSections } from '../plan/sections.ts';
 import { apt, files, shell, systemd } from '../plan/steps/index.ts';
 import { q } from '../ssh/quote.ts';
-import { configPhase, DROP_IN, ETCD_ENV, INITIAL_ENV, LEADER_HELPER } from './etcd-config.ts';
+import {
+  configPhase,
+  DROP_IN,
+  ETCD_ENV,
+  ETCDCTL_WRAPPER,
+  INITIAL_ENV,
+  LEADER_HELPER,
+} from './etcd-config.ts';
 import { HEALTHY } from './etcd-health.ts';
 import { PROXY_SERVICE, retireProxy } from './etcd-proxy.ts';
 import { startPhases } from './etcd-start.ts';
@@ -55,8 +63,8 @@ export function etcdGate(ctx: HostContext): Gate {
  * rejoin later as a new member.
  */
 function teardown(ctx: HostContext): Phase[] {
-  const url = peerUrl(ctx.self.address);
-  const members = `ETCDCTL_API=3 ETCDCTL_ENDPOINTS=http://127.0.0.1:2379 ETCDCTL_DIAL_TIMEOUT=3s etcdctl member list 2>/dev/null`;
+  const url = peerUrl(ctx.self.private);
+  const members = `${ETCDCTL} --dial-timeout=3s member list 2>/dev/null`;
   const myId = `${members} | awk -F', ' -v u=${q(url)} '$4 == u {print $1}'`;
   return [
     {
@@ -66,7 +74,7 @@ function teardown(ctx: HostContext): Phase[] {
         shell.command(
           'Remove this member from the etcd cluster',
           `! systemctl is-active -q etcd || [ -z "$(${myId})" ] || [ "$(${members} | grep -c .)" -le 1 ]`,
-          `ETCDCTL_API=3 etcdctl --dial-timeout=3s member remove "$(${myId})" >/dev/null`,
+          `${ETCDCTL} --dial-timeout=3s member remove "$(${myId})" >/dev/null`,
         ),
         ...retireProxy(),
         systemd.service('etcd', { enabled: false, running: false }),
@@ -75,6 +83,7 @@ function teardown(ctx: HostContext): Phase[] {
         files.absent(INITIAL_ENV),
         files.absent(DROP_IN),
         files.absent(LEADER_HELPER),
+        files.absent(ETCDCTL_WRAPPER),
         files.file(ETCD_ENV, ''),
         systemd.daemonReload([{ unit: 'etcd', files: [DROP_IN] }]),
       ],
@@ -84,7 +93,7 @@ function teardown(ctx: HostContext): Phase[] {
 
 export const etcd: Component<EtcdCluster> = {
   name: 'etcd',
-  description: 'etcd cluster (static bootstrap, TLS peers, client API on localhost)',
+  description: 'etcd cluster (static bootstrap, TLS peers and clients on the private addresses)',
   survey: ETCD_SURVEY,
   prepare: prepareEtcd,
   phases: (ctx, cluster) => [

@@ -3,6 +3,7 @@
  * on 127.0.0.1:3017 with this server's subscription server on :7000, and the health vassal
  * behind /healthz. Vassal files are reloaded by the emperor when they change (mtime).
  */
+import { ETCD_HEALTH_URL } from '../etcd/remote.ts';
 import type { Phase } from '../plan/phase.ts';
 import { apt, files, systemd } from '../plan/steps/index.ts';
 import { render } from '../templates.ts';
@@ -43,7 +44,10 @@ export function uwsgiPhase(ctx: HostContext): Phase {
       ),
       files.directory('/srv/shoestring'),
       files.directory(HEALTH_DIR),
-      files.file(`${HEALTH_DIR}/health.py`, render('uwsgi/health.py.hbs', {})),
+      files.file(
+        `${HEALTH_DIR}/health.py`,
+        render('uwsgi/health.py.hbs', { etcdHealthUrl: ETCD_HEALTH_URL }),
+      ),
       files.file(
         `${VASSALS_DIR}/shoestring-health.ini`,
         render('uwsgi/health.ini.hbs', {

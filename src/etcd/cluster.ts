@@ -21,7 +21,13 @@ import {
   pemFromRange,
   type CaPair,
 } from './pki.ts';
-import { ETCD_QUERY_SCRIPT, gatewayPost, parseEtcdAnswer } from './remote.ts';
+import {
+  CA_IN_ETCD_PROBE,
+  ETCD_QUERY_SCRIPT,
+  ETCDCTL,
+  gatewayPost,
+  parseEtcdAnswer,
+} from './remote.ts';
 import { hexId } from './status.ts';
 
 export const DATA_DIR = '/var/lib/etcd/shoestring';
@@ -38,6 +44,7 @@ export interface EtcdCluster {
 /** What prepare needs of each server, asked in the preflight round trip. */
 export const ETCD_SURVEY = [
   CA_PROBE_SCRIPT,
+  CA_IN_ETCD_PROBE,
   section('initialized'),
   `if [ -d ${DATA_DIR}/member ]; then echo yes; else echo no; fi`,
   ETCD_QUERY_SCRIPT,
@@ -55,7 +62,7 @@ function pair(cert: string | undefined, key: string | undefined): CaPair | undef
   return { cert, key };
 }
 
-/** Pure: one server's answer to SCRIPT. */
+/** Pure: one server's answer to ETCD_SURVEY (`address`: its private one, where peers are). */
 export function parseReport(s: { hostname: string; address: string }, output: string): Report {
   const sec = textSections(output);
   // A proxy is not a member: what it reports is a voter's view, which that voter reports too.
@@ -96,9 +103,12 @@ function memberGone(id: string): string {
 }
 
 export async function prepareEtcd(ctx: ClusterContext, io: ClusterIO): Promise<EtcdCluster> {
-  const reports = ctx.servers.map((s) => parseReport(s, s.surveys.get('etcd') ?? ''));
+  // Members are known by their peer URLs, on the private addresses.
+  const reports = ctx.servers.map((s) =>
+    parseReport({ hostname: s.hostname, address: s.private }, s.surveys.get('etcd') ?? ''),
+  );
   const result = planMembership(
-    ctx.servers.map((s) => ({ name: s.hostname, address: s.address })),
+    ctx.servers.map((s) => ({ name: s.hostname, address: s.private })),
     reports.map((r) => r.observed),
     { startTogether: ctx.startTogether },
   );
@@ -123,7 +133,7 @@ export async function prepareEtcd(ctx: ClusterContext, io: ClusterIO): Promise<E
           `Remove etcd member ${m.name || m.id}`,
           memberGone(m.id),
           // etcd refuses a removal for a few seconds after another membership change: retry.
-          `(for try in 1 2 3 4 5; do if ETCDCTL_API=3 etcdctl --command-timeout=10s member remove ${q(hexId(m.id))} 2>"$SHOESTRING_TMP/err" || grep -qi 'not found' "$SHOESTRING_TMP/err"; then exit 0; fi; sleep 3; done; cat "$SHOESTRING_TMP/err" >&2; exit 1)`,
+          `(for try in 1 2 3 4 5; do if ${ETCDCTL} --command-timeout=10s member remove ${q(hexId(m.id))} 2>"$SHOESTRING_TMP/err" || grep -qi 'not found' "$SHOESTRING_TMP/err"; then exit 0; fi; sleep 3; done; cat "$SHOESTRING_TMP/err" >&2; exit 1)`,
         ),
       ),
     });

@@ -17,6 +17,7 @@ export const MAX_VOTERS = 5;
 
 export interface DesiredMember {
   readonly name: string;
+  /** Its private address: its peer and client URLs are there. */
   readonly address: string;
 }
 

@@ -2,7 +2,10 @@
  * The etcd cluster CA: generated once with openssl on the first server, then kept in the
  * cluster (every server holds it under /etc/shoestring/etcd-pki, and etcd holds a copy once it
  * runs). Provision reads it back from there on later runs and never makes a new one while any
- * copy exists. Each server issues its own peer certificate from it (see etcd component).
+ * copy exists. Each server issues its own certificates from it (see the etcd component): a
+ * member's server certificate, a proxy's, and root's client certificate. Only root reads the CA
+ * key and root's client key; the directory is 0750 root:etcd so that etcd reads its own key and
+ * no other user (www-data, the apps) gets in at all.
  */
 import { section } from '../plan/sections.ts';
 import { q } from '../ssh/quote.ts';
@@ -10,40 +13,35 @@ import { q } from '../ssh/quote.ts';
 export const PKI_DIR = '/etc/shoestring/etcd-pki';
 export const CA_CERT = `${PKI_DIR}/ca.crt`;
 export const CA_KEY = `${PKI_DIR}/ca.key`;
+/** A member's certificate: it authenticates to its peers and serves its client API. */
 export const PEER_CERT = `${PKI_DIR}/peer.crt`;
 export const PEER_KEY = `${PKI_DIR}/peer.key`;
-/** A proxy's client certificate (no common name: etcd's gRPC proxy refuses one that has it). */
+/**
+ * A proxy's certificate, client and server: it authenticates to the voters and serves the local
+ * client API. No common name: etcd's gRPC proxy refuses a client certificate that has one.
+ */
 export const PROXY_CERT = `${PKI_DIR}/proxy.crt`;
 export const PROXY_KEY = `${PKI_DIR}/proxy.key`;
 const PROXY_SUBJECT = '/O=Shoestring etcd proxy';
+/** Root's client certificate (every server): etcdctl and our scripts ask etcd with it. */
+export const CLIENT_CERT = `${PKI_DIR}/client.crt`;
+export const CLIENT_KEY = `${PKI_DIR}/client.key`;
+const CLIENT_SUBJECT = '/O=Shoestring etcd client';
 /** Where the copy in etcd lives (values: the PEM files, base64 on one line). */
 export const ETCD_CA_CERT_KEY = '/shoestring/pki/etcd-ca.crt';
 export const ETCD_CA_KEY_KEY = '/shoestring/pki/etcd-ca.key';
+/** curl's and etcdctl's options (both take this form) for root's client certificate. */
+export const CLIENT_TLS = `--cacert ${CA_CERT} --cert ${CLIENT_CERT} --key ${CLIENT_KEY}`;
 
 export interface CaPair {
   readonly cert: string;
   readonly key: string;
 }
 
-function b64(text: string): string {
-  return Buffer.from(text, 'utf8').toString('base64');
-}
-
-function rangeScript(key: string): string {
-  const body = JSON.stringify({ key: b64(key) });
-  return `curl -fsS -m 3 -X POST -d ${q(body)} http://127.0.0.1:2379/v3/kv/range 2>/dev/null || true`;
-}
-
-/** Prints the CA this server holds on disk and in its etcd (if running). Read-only. */
+/** Prints the CA this server holds on disk (its copy in etcd: CA_IN_ETCD_PROBE). Read-only. */
 export const CA_PROBE_SCRIPT = [
   `${section('ca_crt')}`,
   `if [ -s ${CA_CERT} ] && [ -s ${CA_KEY} ]; then base64 -w0 ${CA_CERT}; echo; ${section('ca_key')}; base64 -w0 ${CA_KEY}; echo; fi`,
-  `${section('etcd_ca_crt')}`,
-  rangeScript(ETCD_CA_CERT_KEY),
-  `echo`,
-  `${section('etcd_ca_key')}`,
-  rangeScript(ETCD_CA_KEY_KEY),
-  `echo`,
 ].join('\n');
 
 /** Decodes a base64 section; undefined when empty or not PEM. */
@@ -82,7 +80,8 @@ export function chooseCa(
 export const CA_GENERATE_SCRIPT = [
   `command -v openssl >/dev/null || apt-get install -y -q openssl >/dev/null`,
   `if [ ! -s ${CA_CERT} ] || [ ! -s ${CA_KEY} ]; then`,
-  `  install -d -m 0755 ${PKI_DIR}`,
+  // Root's only until etcd's configuration gives group etcd its way in (0750).
+  `  install -d -m 0700 ${PKI_DIR}`,
   `  tmp=$(mktemp -d "\${SHOESTRING_TMP:-/tmp}/pki.XXXXXX")`,
   `  openssl req -x509 -new -nodes -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -days 3650 -subj '/CN=Shoestring etcd CA' -keyout "$tmp/ca.key" -out "$tmp/ca.crt" 2>/dev/null`,
   `  install -m 0600 "$tmp/ca.key" ${CA_KEY}`,
@@ -105,61 +104,108 @@ function certValid(cert: string, key: string, also: string): string {
   ].join(' && ');
 }
 
-/** Check: the peer certificate is valid (see certValid) and names the address. */
-export function peerCertValid(address: string): string {
-  return certValid(
-    PEER_CERT,
-    PEER_KEY,
-    `openssl x509 -in ${PEER_CERT} -noout -ext subjectAltName | grep -qw ${q(`IP Address:${address}`)}`,
-  );
+/** The subject alternative names of a certificate for `ips` and `dns` (each once). */
+function altNames(ips: readonly string[], dns: readonly string[] = []): string[] {
+  return [...new Set([...ips.map((a) => `IP:${a}`), ...dns.map((d) => `DNS:${d}`)])];
 }
 
-/** Issues a key and a certificate from the CA into `cert`/`key` (the key readable by etcd only). */
-function issue(subject: string, ext: string, cert: string, key: string): string {
+/** An IP address as `openssl x509 -ext subjectAltName` prints it (IPv6: 8 groups, upper case). */
+export function opensslIp(address: string): string {
+  if (!address.includes(':')) return address;
+  const [head = '', tail] = address.split('::');
+  const groups = (s: string) => (s === '' ? [] : s.split(':'));
+  const h = groups(head);
+  const t = tail === undefined ? [] : groups(tail);
+  const all = [...h, ...Array<string>(Math.max(0, 8 - h.length - t.length)).fill('0'), ...t];
+  return all.map((g) => parseInt(g, 16).toString(16).toUpperCase()).join(':');
+}
+
+/** Check: the certificate names each of `names` (as altNames writes them) exactly. */
+function namesAll(cert: string, names: readonly string[]): string {
+  // openssl prints them on one line after a heading: "IP Address:10.0.0.1, DNS:s1".
+  const printed = names.map((n) =>
+    n.startsWith('IP:') ? `IP Address:${opensslIp(n.slice(3))}` : n,
+  );
+  const wanted = printed.map((n) => `-e ${q(n)}`).join(' ');
+  return `[ "$(openssl x509 -in ${cert} -noout -ext subjectAltName | sed 1d | tr , '\\n' | sed 's/^ *//' | grep -cxF ${wanted})" = ${names.length} ]`;
+}
+
+/** The names a member's certificate must carry: its private address, loopback, its host name. */
+function memberNames(name: string, address: string): string[] {
+  return altNames([address, '127.0.0.1'], [name]);
+}
+
+/**
+ * Check: the member's certificate is valid (see certValid) and names this member's private
+ * address (peers and proxies reach it there), 127.0.0.1 (root's clients on this server) and
+ * its host name.
+ */
+export function peerCertValid(name: string, address: string): string {
+  return certValid(PEER_CERT, PEER_KEY, namesAll(PEER_CERT, memberNames(name, address)));
+}
+
+/**
+ * Issues a key and a certificate from the CA into `cert`/`key`; the key is readable by `owner`
+ * only (etcd for the certificates etcd presents, root for root's).
+ */
+function issue(subject: string, ext: string, cert: string, key: string, owner: string): string {
   return [
     `tmp=$(mktemp -d "\${SHOESTRING_TMP:-/tmp}/pki.XXXXXX")`,
     `printf %s ${q(ext)} > "$tmp/ext"`,
     `openssl req -new -nodes -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -subj ${q(subject)} -keyout "$tmp/x.key" -out "$tmp/x.csr" 2>/dev/null`,
     `openssl x509 -req -in "$tmp/x.csr" -CA ${CA_CERT} -CAkey ${CA_KEY} -set_serial "0x$(openssl rand -hex 16)" -days 3650 -extfile "$tmp/ext" -out "$tmp/x.crt" 2>/dev/null`,
-    `install -m 0600 -o etcd -g etcd "$tmp/x.key" ${key}`,
+    `install -m 0600 -o ${owner} -g ${owner} "$tmp/x.key" ${key}`,
     `install -m 0644 "$tmp/x.crt" ${cert}`,
     `rm -rf "$tmp"`,
   ].join('\n');
 }
 
-/**
- * Issues this server's peer certificate. It serves both ways: etcd peers authenticate each
- * other, and a member's client listener on its private address (for proxies) presents it.
- */
-export function issuePeerCert(name: string, address: string): string {
-  const ext = `subjectAltName=IP:${address},DNS:${name}\nextendedKeyUsage=serverAuth,clientAuth\nkeyUsage=critical,digitalSignature,keyEncipherment\nbasicConstraints=CA:FALSE\n`;
-  return issue(`/CN=${name}`, ext, PEER_CERT, PEER_KEY);
+/** Extensions of a certificate used as a server (naming `names`) and as a client. */
+function serverExt(names: readonly string[]): string {
+  return `subjectAltName=${names.join(',')}\nextendedKeyUsage=serverAuth,clientAuth\nkeyUsage=critical,digitalSignature,keyEncipherment\nbasicConstraints=CA:FALSE\n`;
 }
 
-/** Check: the proxy's client certificate is valid (see certValid) and has no common name. */
+/**
+ * Issues this member's certificate. It serves both ways: etcd peers authenticate each other
+ * with it, and the member's client API (on 127.0.0.1 and the private address) presents it.
+ */
+export function issuePeerCert(name: string, address: string): string {
+  return issue(`/CN=${name}`, serverExt(memberNames(name, address)), PEER_CERT, PEER_KEY, 'etcd');
+}
+
+const PROXY_NAMES = altNames(['127.0.0.1']);
+
+/**
+ * Check: the proxy's certificate is valid (see certValid), has no common name and names
+ * 127.0.0.1 (its listener).
+ */
 export const PROXY_CERT_VALID = certValid(
   PROXY_CERT,
   PROXY_KEY,
-  `! openssl x509 -in ${PROXY_CERT} -noout -subject | grep -q 'CN *='`,
+  `! openssl x509 -in ${PROXY_CERT} -noout -subject | grep -q 'CN *=' && ${namesAll(PROXY_CERT, PROXY_NAMES)}`,
 );
 
-/** Issues the proxy's client certificate (client use only). */
+/** Issues the proxy's certificate (client of the voters, server on 127.0.0.1). */
 export const ISSUE_PROXY_CERT = issue(
   PROXY_SUBJECT,
-  'extendedKeyUsage=clientAuth\nkeyUsage=critical,digitalSignature\nbasicConstraints=CA:FALSE\n',
+  serverExt(PROXY_NAMES),
   PROXY_CERT,
   PROXY_KEY,
+  'etcd',
 );
 
-/** Check + command keeping the CA copy in etcd equal to the files. */
-export const CA_IN_ETCD_CHECK = [ETCD_CA_CERT_KEY, ETCD_CA_KEY_KEY]
-  .map(
-    (k, i) =>
-      `[ "$(ETCDCTL_API=3 etcdctl --dial-timeout=1s --command-timeout=3s get --print-value-only ${k})" = "$(base64 -w0 ${i === 0 ? CA_CERT : CA_KEY})" ]`,
-  )
-  .join(' && ');
+/** Check: root's client certificate is valid (see certValid) and made for clients. */
+export const CLIENT_CERT_VALID = certValid(
+  CLIENT_CERT,
+  CLIENT_KEY,
+  `openssl x509 -in ${CLIENT_CERT} -noout -ext extendedKeyUsage | grep -q 'TLS Web Client Authentication'`,
+);
 
-export const CA_IN_ETCD_PUT = [
-  `base64 -w0 ${CA_CERT} | ETCDCTL_API=3 etcdctl --dial-timeout=2s --command-timeout=5s put ${ETCD_CA_CERT_KEY} >/dev/null`,
-  `base64 -w0 ${CA_KEY} | ETCDCTL_API=3 etcdctl --dial-timeout=2s --command-timeout=5s put ${ETCD_CA_KEY_KEY} >/dev/null`,
-].join('\n');
+/** Issues root's client certificate (client use only; the key readable by root only). */
+export const ISSUE_CLIENT_CERT = issue(
+  CLIENT_SUBJECT,
+  'extendedKeyUsage=clientAuth\nkeyUsage=critical,digitalSignature\nbasicConstraints=CA:FALSE\n',
+  CLIENT_CERT,
+  CLIENT_KEY,
+  'root',
+);

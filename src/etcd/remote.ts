@@ -2,11 +2,14 @@
  * Shell snippets that ask the local etcd client API on 127.0.0.1:2379: a member's own (its HTTP
  * gateway answers JSON), or on a server beyond the voting members, the local gRPC proxy (which
  * has no JSON gateway: etcdctl asks through it, and the member list comes from the voters
- * directly, since the proxy lists only itself). curl is installed by the base component. Each
- * snippet prints marker lines then one JSON document, parsed by `textSections`.
+ * directly, since the proxy lists only itself). Both speak TLS only and require a client
+ * certificate from the cluster CA: these snippets run as root and present root's. curl is
+ * installed by the base component. Each snippet prints marker lines then one JSON document,
+ * parsed by `textSections`.
  */
 import { section } from '../plan/sections.ts';
-import { CA_CERT, PROXY_CERT, PROXY_KEY } from './pki.ts';
+import { q } from '../ssh/quote.ts';
+import { CA_CERT, CA_KEY, CLIENT_TLS, ETCD_CA_CERT_KEY, ETCD_CA_KEY_KEY } from './pki.ts';
 import {
   leaderVerdict,
   parseEtcdctlStatus,
@@ -17,17 +20,35 @@ import {
   type Member,
 } from './status.ts';
 
-export const ETCD_CLIENT = 'http://127.0.0.1:2379';
+/** This server's etcd client API (a member's, or its proxy's). */
+export const ETCD_CLIENT = 'https://127.0.0.1:2379';
+/**
+ * This server's etcd metrics listener (a member's, or its proxy's): plain HTTP on loopback,
+ * `/health` and `/metrics` only, for checks that hold no certificate (the /healthz vassal).
+ */
+export const ETCD_METRICS = 'http://127.0.0.1:2381';
+export const ETCD_HEALTH_URL = `${ETCD_METRICS}/health`;
 
-/** One gateway POST; prints nothing when etcd does not answer. */
-export function gatewayPost(path: string, timeoutSeconds = 3): string {
-  return `curl -fsS -m ${timeoutSeconds} -X POST -H 'Content-Type: application/json' -d '{}' ${ETCD_CLIENT}${path} 2>/dev/null || true`;
+/** One POST to the local gateway as root; prints nothing when etcd does not answer. */
+export function gatewayPost(path: string, body = '{}', timeoutSeconds = 3): string {
+  return `curl -fsS -m ${timeoutSeconds} ${CLIENT_TLS} -X POST -H 'Content-Type: application/json' -d ${q(body)} ${ETCD_CLIENT}${path} 2>/dev/null || true`;
 }
+
+/**
+ * etcdctl as root, asking `endpoints` (the local client API unless given) with root's client
+ * certificate. Flags, not ETCDCTL_* variables: the /usr/local/bin/etcdctl wrapper sets only
+ * those that no flag gives.
+ */
+export function etcdctl(endpoints: string = ETCD_CLIENT): string {
+  return `ETCDCTL_API=3 etcdctl --endpoints=${endpoints} ${CLIENT_TLS}`;
+}
+
+export const ETCDCTL = etcdctl();
 
 /** On a proxy server: which voters its proxy forwards to (ETCD_PROXY_ENDPOINTS=url,url). */
 export const PROXY_ENV = '/etc/shoestring/etcd-proxy.env';
 
-const ETCDCTL = 'ETCDCTL_API=3 etcdctl --dial-timeout=2s --command-timeout=3s';
+const ASK = '--dial-timeout=2s --command-timeout=3s';
 
 /**
  * Prints `@@role` (member or proxy), `@@status` (the status of the member that answered: this
@@ -37,11 +58,11 @@ export const ETCD_QUERY_SCRIPT = [
   `if [ -s ${PROXY_ENV} ]; then`,
   `  ${section('role')}; echo proxy`,
   `  ${section('status')}`,
-  `  ${ETCDCTL} --endpoints=127.0.0.1:2379 endpoint status -w json 2>/dev/null || true`,
+  `  ${ETCDCTL} ${ASK} endpoint status -w json 2>/dev/null || true`,
   `  echo`,
   `  ${section('members')}`,
   `  eps=$(sed -n 's/^ETCD_PROXY_ENDPOINTS=//p' ${PROXY_ENV})`,
-  `  ${ETCDCTL} --endpoints="$eps" --cacert=${CA_CERT} --cert=${PROXY_CERT} --key=${PROXY_KEY} member list -w json 2>/dev/null || true`,
+  `  ${etcdctl('"$eps"')} ${ASK} member list -w json 2>/dev/null || true`,
   `  echo`,
   `else`,
   `  ${section('role')}; echo member`,
@@ -52,6 +73,35 @@ export const ETCD_QUERY_SCRIPT = [
   `  ${gatewayPost('/v3/cluster/member/list')}`,
   `  echo`,
   `fi`,
+].join('\n');
+
+function b64(text: string): string {
+  return Buffer.from(text, 'utf8').toString('base64');
+}
+
+/**
+ * Prints the copy of the CA in this server's etcd (if it answers). Read-only. (The CA's own
+ * scripts are in pki.ts; these ask etcd, so they live here.)
+ */
+export const CA_IN_ETCD_PROBE = [ETCD_CA_CERT_KEY, ETCD_CA_KEY_KEY]
+  .flatMap((key, i) => [
+    section(i === 0 ? 'etcd_ca_crt' : 'etcd_ca_key'),
+    gatewayPost('/v3/kv/range', JSON.stringify({ key: b64(key) })),
+    'echo',
+  ])
+  .join('\n');
+
+/** Check + command keeping the CA copy in etcd equal to the files. */
+export const CA_IN_ETCD_CHECK = [ETCD_CA_CERT_KEY, ETCD_CA_KEY_KEY]
+  .map(
+    (k, i) =>
+      `[ "$(${ETCDCTL} --dial-timeout=1s --command-timeout=3s get --print-value-only ${k})" = "$(base64 -w0 ${i === 0 ? CA_CERT : CA_KEY})" ]`,
+  )
+  .join(' && ');
+
+export const CA_IN_ETCD_PUT = [
+  `base64 -w0 ${CA_CERT} | ${ETCDCTL} --dial-timeout=2s --command-timeout=5s put ${ETCD_CA_CERT_KEY} >/dev/null`,
+  `base64 -w0 ${CA_KEY} | ${ETCDCTL} --dial-timeout=2s --command-timeout=5s put ${ETCD_CA_KEY_KEY} >/dev/null`,
 ].join('\n');
 
 export interface EtcdAnswer {

@@ -8,6 +8,8 @@
  * atomic on the server. Every script prints marker lines `@@shoestring:lock-<section>` each
  * followed by its lines.
  */
+import { CLIENT_TLS } from '../etcd/pki.ts';
+import { ETCD_CLIENT } from '../etcd/remote.ts';
 import { q } from '../ssh/quote.ts';
 import { formatRecord, parseRecord, type HolderRecord } from './record.ts';
 
@@ -22,7 +24,7 @@ export interface LockScriptOptions {
   readonly dir?: string;
   /** The etcdctl command (default etcdctl); when it is not installed, only the file lock is used. */
   readonly etcdctl?: string;
-  /** The local etcd client address (default 127.0.0.1:2379). */
+  /** The local etcd client URL (default https://127.0.0.1:2379; asked with root's certificate). */
   readonly endpoint?: string;
 }
 
@@ -34,7 +36,7 @@ function prelude(o: LockScriptOptions): string {
     `dir=${q(dir)}`,
     `file="$dir"/${LOCK_FILE_NAME}`,
     `key=${q(LOCK_KEY)}`,
-    `ectl() { ETCDCTL_API=3 timeout 10 ${q(etcdctl)} --endpoints=${q(o.endpoint ?? '127.0.0.1:2379')} --dial-timeout=2s --command-timeout=3s "$@"; }`,
+    `ectl() { ETCDCTL_API=3 timeout 10 ${q(etcdctl)} --endpoints=${q(o.endpoint ?? ETCD_CLIENT)} ${CLIENT_TLS} --dial-timeout=2s --command-timeout=3s "$@"; }`,
     `has_etcdctl() { command -v ${q(etcdctl)} >/dev/null 2>&1; }`,
     `mkdir -p "$dir"`,
     // One check-and-set at a time on this server.

@@ -27,6 +27,7 @@ const PORTS: readonly [number, string, readonly string[]][] = [
   [443, 'web front (TLS)', ['apache2', 'nginx']],
   [2379, 'etcd client', ['etcd']],
   [2380, 'etcd peer', ['etcd']],
+  [2381, 'etcd metrics', ['etcd']],
   [3017, 'uWSGI fastrouter', ['uwsgi', 'uwsgi-core']],
 ];
 

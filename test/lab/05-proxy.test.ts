@@ -12,6 +12,7 @@ import {
   changeList,
   curlBody,
   DOMAIN,
+  etcdPrivateAddress,
   etcdView,
   labAddresses,
   provision,
@@ -56,18 +57,36 @@ test('6 fresh servers: one provision, 5 voting members, the 6th runs the etcd pr
   for (const a of addrs()) assert.is((await curlBody(a, DOMAIN(), '/healthz')).code, '200', a);
 });
 
-test('the voters accept only clients with a certificate from the cluster CA', async () => {
+test('the voters and the proxy accept only clients with a certificate from the cluster CA', async () => {
   const [s1 = '', , , , , s6 = ''] = addrs();
-  const plain = await on(
-    s6,
-    `curl -s -m 3 -o /dev/null -w '%{http_code}' http://${s1}:2379/health`,
+  const voter = await etcdPrivateAddress(s1);
+  // From the proxy server to a voter's private address, and to its own proxy on loopback.
+  for (const host of [voter, '127.0.0.1']) {
+    const plain = await on(
+      s6,
+      `curl -s -m 3 -o /dev/null -w '%{http_code}' http://${host}:2379/health || true`,
+    );
+    assert.is.not(plain.out, '200', `no plain HTTP on ${host}`);
+    const anonymous = await on(
+      s6,
+      `curl -s -m 3 --cacert /etc/shoestring/etcd-pki/ca.crt https://${host}:2379/health || true`,
+    );
+    assert.not.match(anonymous.out, /"health"/, `TLS without a client certificate on ${host}`);
+  }
+  // Root's certificate opens both; the proxy's health needs none, on its metrics listener.
+  const tls =
+    '--cacert /etc/shoestring/etcd-pki/ca.crt --cert /etc/shoestring/etcd-pki/client.crt --key /etc/shoestring/etcd-pki/client.key';
+  assert.match((await on(s6, `curl -s -m 3 ${tls} https://${voter}:2379/health`)).out, /"true"/);
+  assert.match(
+    (await on(s6, `curl -s -m 3 --http1.1 ${tls} https://127.0.0.1:2379/health`)).out,
+    /"true"/,
   );
-  assert.is.not(plain.out, '200', 'no plain HTTP on the private address');
-  const anonymous = await on(
+  assert.match((await on(s6, 'curl -s -m 3 http://127.0.0.1:2381/health')).out, /"true"/);
+  const app = await on(
     s6,
-    `curl -s -m 3 --cacert /etc/shoestring/etcd-pki/ca.crt https://${s1}:2379/health`,
+    'runuser -u www-data -- etcdctl --dial-timeout=2s get --keys-only --prefix /',
   );
-  assert.not.match(anonymous.out, /"health"/, 'TLS without a client certificate is refused');
+  assert.is.not(app.code, 0, `www-data read etcd through the proxy: ${app.out}`);
 });
 
 test('through the proxy: data, health and the leader, as on a member', async () => {
@@ -89,10 +108,12 @@ test('through the proxy: data, health and the leader, as on a member', async () 
   assert.equal(await leaderOf(s6), { code: 1, out: 'false' });
   assert.is((await on(s6, '/usr/local/bin/am-i-the-leader')).code, 1);
   assert.is((await leaderOf(leader)).out, 'true');
-  // --which from the proxy names the same leader as etcdctl on the voters.
-  assert.is((await on(s6, '/usr/local/bin/am-i-the-leader --which')).out, leader);
+  // --which from the proxy names the same leader as etcdctl on the voters (by its private
+  // address, where etcd knows it).
+  const leaderPrivate = await etcdPrivateAddress(leader);
+  assert.is((await on(s6, '/usr/local/bin/am-i-the-leader --which')).out, leaderPrivate);
   const which = runCommand('am-i-the-leader.ts', [...six(), '--which', s6], 60_000);
-  assert.is(which.stdout.trim(), leader);
+  assert.is(which.stdout.trim(), leaderPrivate);
 
   const st = runCommand('scripts/status.ts', [...six(), '--json'], 60_000);
   assert.is(st.status, 0, st.stdout + st.stderr);

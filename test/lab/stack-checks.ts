@@ -1,7 +1,8 @@
 /**
  * Checks shared by the stack suites (02, 03, 04): requests through each server's own front
  * (real sockets from the host, the lab bridge checked first), etcd membership and leadership
- * as etcdctl reports it, and am-i-the-leader's answers.
+ * as root's etcdctl reports it (TLS, with root's client certificate, no flags), and
+ * am-i-the-leader's answers.
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -123,6 +124,19 @@ export async function etcdView(address: string): Promise<EtcdView> {
     memberCount: Number(countText.trim()),
     leaderId: s.leaderId,
   };
+}
+
+/**
+ * The host part of the client URL a member advertises (its private address): etcd's proxies
+ * and `etcdctl --cluster` reach it there.
+ */
+export async function etcdPrivateAddress(address: string): Promise<string> {
+  const r = await on(
+    address,
+    "sed -n 's#^ETCD_ADVERTISE_CLIENT_URLS=https://\\(.*\\):2379$#\\1#p' /etc/default/etcd",
+  );
+  if (r.code !== 0 || r.out === '') throw new Error(`${address}: no https client URL: ${r.out}`);
+  return r.out;
 }
 
 /** am-i-the-leader from the operator's machine (over SSH) and on the server itself. */

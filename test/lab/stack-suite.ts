@@ -10,6 +10,7 @@ import {
   changeList,
   curlBody,
   DOMAIN,
+  etcdPrivateAddress,
   etcdView,
   get,
   labAddresses,
@@ -113,12 +114,14 @@ export function stackSuite(title: string, env: () => string, web: 'apache' | 'ng
       );
       assert.is(views.filter((v) => v.isLeader).length, 1);
       assert.is(new Set(views.map((v) => v.leaderId)).size, 1, 'all agree on the leader');
-      // No etcd proxies with 3 servers: the client API answers on loopback only.
+      // The client API answers on loopback and on the private address (TLS only, see below).
       for (const a of ctx.addresses) {
-        const listen = (await on(a, `ss -ltnH 'sport = :2379' | awk '{print $4}'`)).out;
-        assert.is(listen, '127.0.0.1:2379', `${a}: ${listen}`);
+        const listen = (await on(a, `ss -ltnH 'sport = :2379' | awk '{print $4}' | sort`)).out;
+        const own = `${await etcdPrivateAddress(a)}:2379`;
+        assert.is(listen, ['127.0.0.1:2379', own].sort().join('\n'), `${a}: ${listen}`);
       }
-      const leader = views.find((v) => v.isLeader)?.address;
+      // --which names the leader by its private address (where etcd knows it).
+      const leader = await etcdPrivateAddress(views.find((v) => v.isLeader)?.address ?? '');
       for (const v of views) {
         const ans = await leaderAnswers(v.address, ['--servers', serversFile(3), '--env', env()]);
         assert.is(ans.operator, v.isLeader ? 0 : 1, `${v.address}: ${ans.operatorOut}`);
@@ -130,6 +133,53 @@ export function stackSuite(title: string, env: () => string, web: 'apache' | 'ng
           60_000,
         );
         assert.is(which.stdout.trim(), leader);
+      }
+    },
+  );
+
+  s(
+    'etcd clients need a certificate: root has one (etcdctl without flags), nobody else gets in',
+    async (ctx) => {
+      const privates = await Promise.all(ctx.addresses.map((a) => etcdPrivateAddress(a)));
+      for (const a of ctx.addresses) {
+        const pki = '/etc/shoestring/etcd-pki';
+        assert.is((await on(a, 'command -v etcdctl')).out, '/usr/local/bin/etcdctl', a);
+        // Each member once, at its advertised TLS endpoint.
+        const table = (await on(a, 'etcdctl endpoint status --cluster -w table')).out;
+        const endpoints = [...table.matchAll(/\| (https:\/\/\S+) +\|/g)].map((m) => m[1]).sort();
+        assert.equal(endpoints, privates.map((p) => `https://${p}:2379`).sort(), table);
+        // No plain HTTP, no TLS without a client certificate, on loopback as on the private address.
+        for (const host of ['127.0.0.1', privates[ctx.addresses.indexOf(a)] ?? '']) {
+          const plain = await on(
+            a,
+            `curl -s -m 3 -o /dev/null -w '%{http_code}' http://${host}:2379/health || true`,
+          );
+          assert.is.not(plain.out, '200', `${a}: plain HTTP on ${host}`);
+          const anonymous = await on(
+            a,
+            `curl -s -m 3 --cacert ${pki}/ca.crt https://${host}:2379/health || true`,
+          );
+          assert.not.match(anonymous.out, /"health"/, `${a}: no certificate on ${host}`);
+        }
+        // /health without a certificate: the metrics listener, loopback only.
+        assert.match((await on(a, 'curl -s -m 3 http://127.0.0.1:2381/health')).out, /"true"/);
+        // An unprivileged user (the web front's, the apps') reads no key and gets nothing.
+        const app = await on(
+          a,
+          'runuser -u www-data -- etcdctl --dial-timeout=2s get --keys-only --prefix /',
+        );
+        assert.is.not(app.code, 0, `${a}: www-data read etcd: ${app.out}`);
+        assert.is.not((await on(a, `runuser -u www-data -- cat ${pki}/ca.key`)).code, 0);
+        const modes = await on(
+          a,
+          `stat -c '%n %a %U %G' ${pki} ${pki}/ca.key ${pki}/client.key ${pki}/peer.key`,
+        );
+        assert.equal(modes.out.split('\n'), [
+          `${pki} 750 root etcd`,
+          `${pki}/ca.key 600 root root`,
+          `${pki}/client.key 600 root root`,
+          `${pki}/peer.key 600 etcd etcd`,
+        ]);
       }
     },
   );

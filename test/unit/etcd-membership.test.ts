@@ -17,7 +17,7 @@ const member = (n: number, name = `s${n}`): Member => ({
   id: String(1000 + n),
   name,
   peerUrls: [`https://10.0.0.${n}:2380`],
-  clientUrls: ['http://127.0.0.1:2379'],
+  clientUrls: [`https://10.0.0.${n}:2379`],
   isLearner: false,
 });
 const obs = (n: number, o: Partial<Observed> = {}): Observed => ({

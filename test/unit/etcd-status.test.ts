@@ -27,7 +27,7 @@ test('gateway status (strings): leader and member IDs kept exact', () => {
 });
 
 test('etcdctl -w json (numbers above 2^53) keeps the IDs exact', () => {
-  const text = `[{"Endpoint":"127.0.0.1:2379","Status":{"header":{"cluster_id":14841639068965178418,"member_id":${ME},"revision":5,"raft_term":2},"version":"3.4.23","dbSize":20480,"leader":${OTHER},"raftIndex":8,"raftTerm":2,"raftAppliedIndex":8,"dbSizeInUse":20480}}]`;
+  const text = `[{"Endpoint":"https://127.0.0.1:2379","Status":{"header":{"cluster_id":14841639068965178418,"member_id":${ME},"revision":5,"raft_term":2},"version":"3.4.23","dbSize":20480,"leader":${OTHER},"raftIndex":8,"raftTerm":2,"raftAppliedIndex":8,"dbSizeInUse":20480}}]`;
   // The trap: JSON.parse rounds the ID.
   const naive = (JSON.parse(text) as { Status: { header: { member_id: number } } }[])[0];
   assert.is.not(String(naive?.Status.header.member_id), ME);
@@ -52,7 +52,7 @@ test('no leader or no answer: cannot tell (exit 2)', () => {
 });
 
 test('member list and the leader address', () => {
-  const list = `{"header":{},"members":[{"ID":"${ME}","name":"s1","peerURLs":["https://172.30.0.11:2380"],"clientURLs":["http://127.0.0.1:2379"]},{"ID":"${OTHER}","name":"s2","peerURLs":["https://172.30.0.12:2380"],"clientURLs":["http://127.0.0.1:2379"]},{"ID":"42","peerURLs":["https://172.30.0.14:2380"]}]}`;
+  const list = `{"header":{},"members":[{"ID":"${ME}","name":"s1","peerURLs":["https://172.30.0.11:2380"],"clientURLs":["https://172.30.0.11:2379"]},{"ID":"${OTHER}","name":"s2","peerURLs":["https://172.30.0.12:2380"],"clientURLs":["https://172.30.0.12:2379"]},{"ID":"42","peerURLs":["https://172.30.0.14:2380"]}]}`;
   const members = parseMembers(list);
   assert.is(members?.length, 3);
   assert.is(members?.[2]?.name, '');
@@ -68,7 +68,7 @@ test('hexId converts exactly', () => {
 });
 
 const etcdctlStatus = (member: string, leader: string) =>
-  `[{"Endpoint":"127.0.0.1:2379","Status":{"header":{"cluster_id":14841639068965178418,"member_id":${member},"revision":5,"raft_term":2},"version":"3.4.23","leader":${leader},"raftTerm":2}}]`;
+  `[{"Endpoint":"https://127.0.0.1:2379","Status":{"header":{"cluster_id":14841639068965178418,"member_id":${member},"revision":5,"raft_term":2},"version":"3.4.23","leader":${leader},"raftTerm":2}}]`;
 const etcdctlMembers = `{"header":{"cluster_id":14841639068965178418},"members":[{"ID":${ME},"name":"s1","peerURLs":["https://172.30.0.11:2380"],"clientURLs":["https://172.30.0.11:2379"]},{"ID":${OTHER},"name":"s2","peerURLs":["https://172.30.0.12:2380"],"clientURLs":["https://172.30.0.12:2379"]}]}`;
 
 test('a member answers for itself: leader or follower, and the leader address', () => {

@@ -4,10 +4,10 @@ import { spawn } from 'node:child_process';
 import { createServer } from 'node:http';
 import { settled, waitHealthy } from '../../src/components/etcd-health.ts';
 
-// A stand-in for etcd's /health on loopback (the port the scripts ask).
+// A stand-in for etcd's /health on loopback (its metrics listener, which the scripts ask).
 async function fakeEtcd(healthy: boolean) {
   const server = createServer((_req, res) => res.end(JSON.stringify({ health: String(healthy) })));
-  await new Promise<void>((r, j) => server.once('error', j).listen(2379, '127.0.0.1', r));
+  await new Promise<void>((r, j) => server.once('error', j).listen(2381, '127.0.0.1', r));
   return server;
 }
 

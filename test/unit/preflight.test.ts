@@ -37,6 +37,21 @@ test('preflight output is parsed', () => {
   assert.is(f.provisioned, false);
 });
 
+test('etcd’s metrics port (its /health without a certificate) held by another program is refused', () => {
+  const busy = sample.replace(
+    '127.0.0.1:2379 users:(("etcd",pid=3,fd=3))',
+    '127.0.0.1:2379 users:(("etcd",pid=3,fd=3))\n127.0.0.1:2381 users:(("node_exporter",pid=4,fd=3))',
+  );
+  const v = checkHost({
+    host: 's1',
+    facts: parsePreflight(busy, 's1'),
+    localEpoch: 1700000000,
+    database: 'none',
+    webServer: 'nginx',
+  });
+  assert.match(v.problems.join('\n'), /port 2381 \(etcd metrics\) is held by node_exporter/);
+});
+
 test('a healthy host passes; switching fronts only warns', () => {
   const v = checkHost({
     host: 's1',

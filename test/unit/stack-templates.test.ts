@@ -101,42 +101,48 @@ test('nginx site: key from $host after uwsgi_params, 503 for a dead health check
   assert.match(text, /error_page 500 502 503 504 =503 @unhealthy;/);
 });
 
-/** The member's env file; `clientUrl` false: no proxies need the client API (5 servers or fewer). */
-const etcdEnv = (clientUrl: string | false) =>
+/** The member's env file, for the member at 10.0.0.1. */
+const etcdEnv = () =>
   render('etcd/etcd.env.hbs', {
     name: 's1',
     dataDir: '/var/lib/etcd/shoestring',
     peerUrl: 'https://10.0.0.1:2380',
-    clientUrl,
+    localClientUrl: 'https://127.0.0.1:2379',
+    clientUrl: 'https://10.0.0.1:2379',
+    metricsUrl: 'http://127.0.0.1:2381',
     peerCert: '/p/peer.crt',
     peerKey: '/p/peer.key',
     caCert: '/p/ca.crt',
     initialEnvFile: '/etc/shoestring/etcd-initial.env',
   });
 
-test('etcd env: environment only, TLS peers, client API on localhost and TLS for proxies', () => {
-  const text = etcdEnv('https://10.0.0.1:2379');
-  // Plain HTTP only on loopback; the private address only with TLS and client certificates.
+test('etcd env: environment only, TLS peers and clients on the private address and loopback', () => {
+  const text = etcdEnv();
+  // The client API: TLS only (no plain HTTP, even on loopback), client certificates required.
   assert.match(
     text,
-    /^ETCD_LISTEN_CLIENT_URLS=http:\/\/127\.0\.0\.1:2379,https:\/\/10\.0\.0\.1:2379$/m,
+    /^ETCD_LISTEN_CLIENT_URLS=https:\/\/127\.0\.0\.1:2379,https:\/\/10\.0\.0\.1:2379$/m,
   );
+  assert.match(text, /^ETCD_ADVERTISE_CLIENT_URLS=https:\/\/10\.0\.0\.1:2379$/m);
   assert.match(text, /^ETCD_CLIENT_CERT_AUTH=true$/m);
   assert.match(text, /^ETCD_TRUSTED_CA_FILE=\/p\/ca\.crt$/m);
-  assert.not.match(text, /http:\/\/10\./);
-  // Without proxies the client API stays on loopback.
-  const alone = etcdEnv(false);
-  assert.match(alone, /^ETCD_LISTEN_CLIENT_URLS=http:\/\/127\.0\.0\.1:2379$/m);
-  assert.not.match(alone, /10\.0\.0\.1:2379|^ETCD_CLIENT_CERT_AUTH/m);
+  assert.match(text, /^ETCD_CERT_FILE=\/p\/peer\.crt$/m);
+  // Plain HTTP only for /health and /metrics, on loopback.
+  assert.match(text, /^ETCD_LISTEN_METRICS_URLS=http:\/\/127\.0\.0\.1:2381$/m);
+  const plain = text.split('\n').filter((l) => !l.startsWith('#') && l.includes('http://'));
+  assert.equal(plain, ['ETCD_LISTEN_METRICS_URLS=http://127.0.0.1:2381']);
   assert.match(text, /^ETCD_LISTEN_PEER_URLS=https:\/\/10\.0\.0\.1:2380$/m);
+  assert.match(text, /^ETCD_INITIAL_ADVERTISE_PEER_URLS=https:\/\/10\.0\.0\.1:2380$/m);
   assert.match(text, /^ETCD_PEER_CLIENT_CERT_AUTH=true$/m);
   // Membership is not in this file (it would change on every added server).
   assert.not.match(text, /^ETCD_INITIAL_CLUSTER=/m);
 });
 
-test('etcd proxy unit: listens on loopback only, forwards over TLS with the proxy certificate', () => {
+test('etcd proxy unit: TLS on loopback with client certificates required, TLS to the voters', () => {
   const unit = render('etcd/proxy.service.hbs', {
     envFile: '/etc/shoestring/etcd-proxy.env',
+    listenAddr: '127.0.0.1:2379',
+    metricsUrl: 'http://127.0.0.1:2381',
     caCert: '/p/ca.crt',
     cert: '/p/proxy.crt',
     key: '/p/proxy.key',
@@ -146,7 +152,14 @@ test('etcd proxy unit: listens on loopback only, forwards over TLS with the prox
   assert.match(exec, /^\/usr\/bin\/etcd grpc-proxy start /);
   assert.match(exec, / --listen-addr=127\.0\.0\.1:2379 /);
   assert.match(exec, / --endpoints=\$\{ETCD_PROXY_ENDPOINTS\} /);
+  // Towards the voters.
   assert.match(exec, / --cacert=\/p\/ca\.crt --cert=\/p\/proxy\.crt --key=\/p\/proxy\.key /);
+  // Its own listener: TLS, and a trusted CA, which makes client certificates mandatory.
+  assert.match(
+    exec,
+    / --trusted-ca-file=\/p\/ca\.crt --cert-file=\/p\/proxy\.crt --key-file=\/p\/proxy\.key /,
+  );
+  assert.match(exec, / --metrics-addr=http:\/\/127\.0\.0\.1:2381 /);
   assert.match(unit, /^EnvironmentFile=\/etc\/shoestring\/etcd-proxy\.env$/m);
   assert.match(unit, /^Conflicts=etcd\.service$/m);
   const env = render('etcd/proxy.env.hbs', { endpoints: 'https://10.0.0.1:2379' });

@@ -118,7 +118,7 @@ test('a proxy server: its own etcd cell, never the leader', () => {
     .replace('@@shoestring:status\n', '@@shoestring:role\nproxy\n@@shoestring:status\n')
     .replace(
       /@@shoestring:status\n.*\n/,
-      `@@shoestring:status\n[{"Endpoint":"127.0.0.1:2379","Status":{"header":{"member_id":${ME}},"leader":${ME}}}]\n`,
+      `@@shoestring:status\n[{"Endpoint":"https://127.0.0.1:2379","Status":{"header":{"member_id":${ME}},"leader":${ME}}}]\n`,
     )
     .replace('etcd active', 'etcd inactive\nshoestring-etcd-proxy active');
   const r = parseStatusOutput('10.0.0.6', proxied);
