@@ -59,6 +59,7 @@ test('up boots 3 servers and writes the lab files', () => {
     'SSH_KEY',
     'SSH_KNOWN_HOSTS',
     'LAB_DNS',
+    'FAIL2BAN_IGNORE',
   ]);
   assert.match(env, /^PDNS_API_KEY=[0-9a-f]{48}$/m);
 });
