@@ -53,13 +53,16 @@ export function renderWgDropIn(): string {
   return render('network/wg-quick.conf.hbs', { sync: WG_SYNC });
 }
 
-/** Files compared without blank lines (the survey's section reader drops them). */
+/**
+ * Files compared without blank lines (the survey's section reader drops them) and comments (a
+ * peer's name comment is not the mesh: prepare calls a departing peer by what it is now).
+ */
 export function sameConf(a: string, b: string): boolean {
   const norm = (t: string) =>
     t
       .split('\n')
       .map((l) => l.trimEnd())
-      .filter((l) => l !== '')
+      .filter((l) => l !== '' && !l.startsWith('#'))
       .join('\n');
   return norm(a) === norm(b);
 }

@@ -7,6 +7,11 @@ import { renderWgConf, renderWgSync, sameConf } from '../../src/network/wireguar
 import { networkCell } from '../../src/status/network.ts';
 import { cidrProblem } from '../../src/config/network-settings.ts';
 import { ConfigError } from '../../src/errors.ts';
+import { network } from '../../src/components/network.ts';
+import type { ClusterIO } from '../../src/components/types.ts';
+import { staticSteps } from '../../src/plan/phase.ts';
+import { WG_CONF } from '../../src/network/survey.ts';
+import { hostContext } from './fixtures/cluster.ts';
 
 const KEY_A = 'eVhhD11KrYWz2O28UJG81X7owaBeGyX7y25P7XZGIXQ=';
 const KEY_B = '1HzmHrJtLiyBnxlfiyz8nkKixIAFwzkwt0CLZnElfEY=';
@@ -148,6 +153,132 @@ test('status: private address and the oldest handshake; never seen and stale pee
     health: 'ok',
   });
   assert.is(networkCell('', undefined).health, 'bad');
+});
+
+function surveyText(o: { key?: string; conf?: string }): string {
+  return [
+    '@@shoestring:wg_public',
+    o.key ?? '',
+    '@@shoestring:wg_conf',
+    o.conf ?? '',
+    '@@shoestring:wg_kernel',
+    'no',
+  ].join('\n');
+}
+
+const KEYS = [KEY_A, KEY_B, 'xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg='];
+
+/** A context of three servers whose surveys are given; and an io that records what it is asked. */
+function cluster(surveys: string[]) {
+  const base = hostContext(
+    ['s1', 's2', 's3'].map((hostname, i) => ({
+      hostname,
+      address: `203.0.113.${i + 1}`,
+      private: `10.88.0.${i + 1}`,
+    })),
+  );
+  const servers = base.servers.map((s, i) => ({
+    ...s,
+    surveys: new Map([['network', surveys[i] ?? '']]),
+  }));
+  const applied: string[] = [];
+  const io: ClusterIO = {
+    query: (on) =>
+      Promise.resolve(`${KEYS[servers.findIndex((s) => s.hostname === on.hostname)] ?? ''}\n`),
+    apply: (on, phase) => {
+      applied.push(`${on.hostname}: ${phase.title}`);
+      return Promise.resolve();
+    },
+  };
+  return { ctx: { ...base, servers }, io, applied };
+}
+
+test('prepare: keys made where missing, then every server that lacks a peer gets it', async () => {
+  const { ctx, io, applied } = cluster(['', surveyText({ key: KEYS[1] }), '']);
+  const state = await network.prepare!(ctx, io);
+  assert.equal(
+    ctx.servers.map((s) => state.keys.get(s.hostname)),
+    KEYS,
+  );
+  assert.equal(applied.sort(), [
+    's1: Private network',
+    's1: WireGuard key',
+    's2: Private network',
+    's3: Private network',
+    's3: WireGuard key',
+  ]);
+});
+
+test('prepare on a converged mesh changes nothing; a server leaving stays a peer until its turn', async () => {
+  const confOf = (i: number, peers: number[]) =>
+    renderWgConf({
+      address: `10.88.0.${i + 1}`,
+      cidr: '10.88.0.0/24',
+      port: 51820,
+      peers: peers.map((j) => ({
+        name: `s${j + 1}`,
+        publicKey: KEYS[j] ?? '',
+        address: `203.0.113.${j + 1}`,
+        private: `10.88.0.${j + 1}`,
+      })),
+    });
+  const converged = cluster(
+    [0, 1, 2].map((i) =>
+      surveyText({
+        key: KEYS[i],
+        conf: confOf(
+          i,
+          [0, 1, 2].filter((j) => j !== i),
+        ),
+      }),
+    ),
+  );
+  await network.prepare!(converged.ctx, converged.io);
+  assert.equal(converged.applied, []);
+  // s1 still lists a fourth server that servers.txt dropped: prepare keeps it (etcd may still
+  // need it), the host's own phase drops it.
+  const gone = {
+    name: 's4',
+    publicKey: 'QK0ZlOUUOUXu7gOxGD4Ba9EhJTDLs4FfIg2aqWyY+lE=',
+    address: '203.0.113.4',
+    private: '10.88.0.4',
+  };
+  const withGone = renderWgConf({
+    address: '10.88.0.1',
+    cidr: '10.88.0.0/24',
+    port: 51820,
+    peers: [
+      { name: 's2', publicKey: KEYS[1] ?? '', address: '203.0.113.2', private: '10.88.0.2' },
+      { name: 's3', publicKey: KEYS[2] ?? '', address: '203.0.113.3', private: '10.88.0.3' },
+      gone,
+    ],
+  });
+  const leaving = cluster([
+    surveyText({ key: KEYS[0], conf: withGone }),
+    surveyText({ key: KEYS[1], conf: confOf(1, [0, 2]) }),
+    surveyText({ key: KEYS[2], conf: confOf(2, [0, 1]) }),
+  ]);
+  const state = await network.prepare!(leaving.ctx, leaving.io);
+  assert.equal(leaving.applied, []);
+  const [phase] = network.phases({ ...leaving.ctx, self: leaving.ctx.servers[0]! }, state);
+  const conf = (staticSteps(phase!) ?? []).find((s) => s.kind === 'file' && s.path === WG_CONF);
+  assert.ok(conf?.kind === 'file');
+  assert.not.match(conf.content, /10\.88\.0\.4/);
+  assert.equal(conf.notify, [{ service: 'wg-quick@wg0', action: 'reload' }]);
+});
+
+test('a server whose private address changes restarts its interface instead of reloading it', async () => {
+  const old = renderWgConf({ address: '10.88.0.9', cidr: '10.88.0.0/24', port: 51820, peers: [] });
+  const c = cluster([
+    surveyText({ key: KEYS[0], conf: old }),
+    surveyText({ key: KEYS[1] }),
+    surveyText({ key: KEYS[2] }),
+  ]);
+  const state = await network.prepare!(c.ctx, c.io);
+  const [phase] = network.phases({ ...c.ctx, self: c.ctx.servers[0]! }, state);
+  const conf = (staticSteps(phase!) ?? []).find((s) => s.kind === 'file' && s.path === WG_CONF);
+  assert.ok(conf?.kind === 'file');
+  assert.equal(conf.notify, [{ service: 'wg-quick@wg0', action: 'restart' }]);
 });
 
 test.run();
