@@ -155,7 +155,7 @@ test('status: private address and the oldest handshake; never seen and stale pee
   assert.is(networkCell('', undefined).health, 'bad');
 });
 
-function surveyText(o: { key?: string; conf?: string }): string {
+function surveyText(o: { key?: string | undefined; conf?: string }): string {
   return [
     '@@shoestring:wg_public',
     o.key ?? '',
