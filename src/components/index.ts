@@ -5,6 +5,7 @@ import { base } from './base.ts';
 import { etcd } from './etcd.ts';
 import { firewall } from './firewall.ts';
 import { network } from './network.ts';
+import { peers } from './peers.ts';
 import { packages } from './packages.ts';
 import { uwsgi } from './uwsgi.ts';
 import { web } from './web.ts';
@@ -16,6 +17,7 @@ export const COMPONENTS: readonly Component[] = [
   network,
   firewall,
   etcd,
+  peers,
   web,
   uwsgi,
   apps,
