@@ -9,7 +9,15 @@
  */
 import { section } from '../plan/sections.ts';
 import { q } from '../ssh/quote.ts';
-import { CA_CERT, CA_KEY, CLIENT_TLS, ETCD_CA_CERT_KEY, ETCD_CA_KEY_KEY } from './pki.ts';
+import {
+  CA_CERT,
+  CA_KEY,
+  CLIENT_CERT,
+  CLIENT_KEY,
+  CLIENT_TLS,
+  ETCD_CA_CERT_KEY,
+  ETCD_CA_KEY_KEY,
+} from './pki.ts';
 import {
   leaderVerdict,
   parseEtcdctlStatus,
@@ -30,9 +38,21 @@ export const ETCD_METRICS = 'http://127.0.0.1:2381';
 export const ETCD_HEALTH_URL = `${ETCD_METRICS}/health`;
 
 /** One POST to the local gateway as root; prints nothing when etcd does not answer. */
-export function gatewayPost(path: string, body = '{}', timeoutSeconds = 3): string {
-  return `curl -fsS -m ${timeoutSeconds} ${CLIENT_TLS} -X POST -H 'Content-Type: application/json' -d ${q(body)} ${ETCD_CLIENT}${path} 2>/dev/null || true`;
+export function gatewayPost(
+  path: string,
+  body = '{}',
+  timeoutSeconds = 3,
+  tls: string = CLIENT_TLS,
+): string {
+  return `curl -fsS -m ${timeoutSeconds} ${tls} -X POST -H 'Content-Type: application/json' -d ${q(body)} ${ETCD_CLIENT}${path} 2>/dev/null || true`;
 }
+
+/**
+ * Root's client certificate, and the CA to check the local etcd with, or, when the CA file is
+ * gone (the case the CA probe exists for: etcd still holds the CA's copy), no check of the
+ * server: it is this server's own etcd on loopback, and our certificate still authenticates us.
+ */
+const RECOVERY_TLS = `$([ -s ${CA_CERT} ] && echo --cacert ${CA_CERT} || echo --insecure) --cert ${CLIENT_CERT} --key ${CLIENT_KEY}`;
 
 /**
  * etcdctl as root, asking `endpoints` (the local client API unless given) with root's client
@@ -86,7 +106,7 @@ function b64(text: string): string {
 export const CA_IN_ETCD_PROBE = [ETCD_CA_CERT_KEY, ETCD_CA_KEY_KEY]
   .flatMap((key, i) => [
     section(i === 0 ? 'etcd_ca_crt' : 'etcd_ca_key'),
-    gatewayPost('/v3/kv/range', JSON.stringify({ key: b64(key) })),
+    gatewayPost('/v3/kv/range', JSON.stringify({ key: b64(key) }), 3, RECOVERY_TLS),
     'echo',
   ])
   .join('\n');
