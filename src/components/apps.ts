@@ -11,7 +11,7 @@ import { q } from '../ssh/quote.ts';
 import { render } from '../templates.ts';
 import { PORTS } from './ports.ts';
 import type { Component, HostContext } from './types.ts';
-import { VASSALS_DIR } from './uwsgi.ts';
+import { ANNOUNCE_EVERY, SUBSCRIPTION_TOLERANCE, VASSALS_DIR } from './uwsgi.ts';
 
 export const APPS_DIR = '/srv/shoestring/apps';
 export const VENVS_DIR = '/srv/shoestring/venvs';
@@ -37,6 +37,8 @@ export function vassalIni(app: App, servers: readonly string[], self: string): s
     processes: 2,
     port: app.port,
     address: self,
+    announceEvery: ANNOUNCE_EVERY,
+    tolerance: SUBSCRIPTION_TOLERANCE,
     dir: `${APPS_DIR}/${app.name}`,
     entry: app.entry,
     pythonpath: app.requirements ? [`${venv}/lib/python3*/site-packages`] : [],

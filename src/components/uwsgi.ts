@@ -14,6 +14,10 @@ export const VASSALS_DIR = '/etc/uwsgi-emperor/vassals';
 export const HEALTH_DIR = '/srv/shoestring/health';
 /** Seconds the fastrouter waits on a connect or read: a dead server is skipped after this. */
 export const FASTROUTER_TIMEOUT = 3;
+/** Seconds between an instance's announcements to every fastrouter (uWSGI's default: 10). */
+export const ANNOUNCE_EVERY = 2;
+/** Seconds after which a fastrouter forgets an instance it has not heard from (default 17). */
+export const SUBSCRIPTION_TOLERANCE = 8;
 
 export const UWSGI_PACKAGES = ['uwsgi-emperor', 'uwsgi-core', 'uwsgi-plugin-python3'] as const;
 
@@ -39,6 +43,8 @@ export function uwsgiPhase(ctx: HostContext): Phase {
           address: ctx.self.private,
           subscriptionPort: PORTS.subscription,
           timeout: FASTROUTER_TIMEOUT,
+          announceEvery: ANNOUNCE_EVERY,
+          tolerance: SUBSCRIPTION_TOLERANCE,
           statsPort: PORTS.fastrouterStats,
         }),
       ),

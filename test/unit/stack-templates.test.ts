@@ -27,6 +27,8 @@ test('fastrouter.ini (golden): plugin, ports, subscription server on the own add
     subscriptionPort: 7000,
     timeout: 3,
     statsPort: 3018,
+    announceEvery: 2,
+    tolerance: 8,
   });
   const settings = text.split('\n').filter((l) => l !== '' && !l.startsWith(';'));
   assert.equal(settings, [
@@ -37,6 +39,7 @@ test('fastrouter.ini (golden): plugin, ports, subscription server on the own add
     'fastrouter-subscription-server = 10.0.0.2:7000',
     'fastrouter-timeout = 3',
     'fastrouter-stats = 127.0.0.1:3018',
+    'subscription-tolerance = 8',
     'subscription-dotsplit = true',
   ]);
 });
@@ -56,6 +59,7 @@ test('app vassal (golden): python3 plugin, need-app, one subscribe2 per server (
     'need-app = true',
     'die-on-term = true',
     'env = SHOESTRING_APP=app1',
+    'subscribe-freq = 2',
     ...['1', '2', '3'].map(
       (n) => `subscribe2 = server=10.0.0.${n}:7000,key=app1.example.test,addr=10.0.0.2:${port}`,
     ),
