@@ -18,6 +18,8 @@ export const HOST_PACKAGES = [
   'openssh-client',
   'iproute2',
   'dnsutils',
+  // The firewall's unit test loads rulesets for real, in network namespaces of its own.
+  'nftables',
 ] as const;
 
 const POLICY = '/usr/sbin/policy-rc.d';
