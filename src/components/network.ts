@@ -32,9 +32,20 @@ import {
   WG_SYNC,
   type Peer,
 } from '../network/wireguard.ts';
+import { render } from '../templates.ts';
+import { PROXY_SERVICE } from './etcd-proxy.ts';
 import type { ClusterContext, ClusterServer, Component, HostContext } from './types.ts';
 
 const KEY_UNKNOWN = '(made on the first run)';
+
+/**
+ * Services that bind the private address or talk over it: at boot they must start after the
+ * interface that carries it (etcd started first failed for good: "cannot assign requested
+ * address").
+ */
+export const AFTER_MESH = ['etcd', PROXY_SERVICE, 'uwsgi-emperor'] as const;
+const afterMeshDropIn = (unit: string) =>
+  `/etc/systemd/system/${unit}.service.d/shoestring-network.conf`;
 
 export interface NetworkState {
   /** hostname → WireGuard public key (KEY_UNKNOWN in a dry run, before the key exists). */
@@ -99,6 +110,13 @@ function configPhase(
       systemd.daemonReload([{ unit: WG_SERVICE, files: [WG_DROP_IN] }]),
       files.file(WG_CONF, conf, { mode: '0600', notify: [notify] }),
       systemd.service(WG_SERVICE),
+      ...AFTER_MESH.map((u) =>
+        files.file(
+          afterMeshDropIn(u),
+          render('network/after-wg.conf.hbs', { service: WG_SERVICE }),
+        ),
+      ),
+      systemd.daemonReload(AFTER_MESH.map((u) => ({ unit: u, files: [afterMeshDropIn(u)] }))),
     ],
   };
   return { phase, conf };
@@ -160,6 +178,7 @@ export const network: Component<NetworkState> = {
         files.absent(WG_CONF),
         files.absent(WG_KEY),
         files.absent(WG_SYNC),
+        ...AFTER_MESH.map((u) => files.absent(afterMeshDropIn(u))),
       ],
     },
   ],
