@@ -33,7 +33,6 @@ import {
   type Peer,
 } from '../network/wireguard.ts';
 import { render } from '../templates.ts';
-import { PROXY_SERVICE } from './etcd-proxy.ts';
 import type { ClusterContext, ClusterServer, Component, HostContext } from './types.ts';
 
 const KEY_UNKNOWN = '(made on the first run)';
@@ -41,9 +40,9 @@ const KEY_UNKNOWN = '(made on the first run)';
 /**
  * Services that bind the private address or talk over it: at boot they must start after the
  * interface that carries it (etcd started first failed for good: "cannot assign requested
- * address").
+ * address"). The etcd proxy's own unit says so itself.
  */
-export const AFTER_MESH = ['etcd', PROXY_SERVICE, 'uwsgi-emperor'] as const;
+export const AFTER_MESH = ['etcd', 'uwsgi-emperor'] as const;
 const afterMeshDropIn = (unit: string) =>
   `/etc/systemd/system/${unit}.service.d/shoestring-network.conf`;
 
