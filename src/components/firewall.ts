@@ -24,12 +24,9 @@ import { firewallPlan, SSHD_PORTS_SURVEY } from '../firewall/plan.ts';
 import { renderRuleset } from '../firewall/ruleset.ts';
 import { confirmVerdict, ROLLED_BACK_HINT } from '../firewall/verdict.ts';
 import type { Gate, Phase } from '../plan/phase.ts';
-import { apt, files, shell, systemd, type Notify, type Step } from '../plan/steps/index.ts';
+import { apt, files, shell, systemd, type Step } from '../plan/steps/index.ts';
 import { q } from '../ssh/quote.ts';
 import type { Component, HostContext } from './types.ts';
-
-/** The service's reload is `shoestring-firewall try`. */
-const TRY: Notify = { service: SERVICE, action: 'reload' };
 
 /** `confirm` over a new SSH connection, within a budget longer than the rollback delay. */
 export function confirmGate(ctx: HostContext): Gate {
@@ -55,14 +52,20 @@ export function firewallPhase(ctx: HostContext): Phase {
       // Checked by nft in place; the previous file is put back when the check fails.
       files.file(RULESET, renderRuleset(firewallPlan(ctx)), {
         validate: `nft -c -f ${q(RULESET)}`,
-        notify: [TRY],
       }),
-      // Idempotence: nothing when the loaded table is the file's and the confirmed one, with no
-      // try pending; else (a try left pending, the table changed by hand) the file is tried.
-      shell.command('Try the firewall ruleset', `${HELPER} status`, 'true', [TRY]),
-      // After the file: a first start tries it (the file was never confirmed) and takes the
-      // reload's place (a reload right after the start failed in containers: 219/CGROUP).
+      // Not yet running (a first install): its start tries the file, never confirmed yet.
       systemd.service(SERVICE),
+      // Due unless the file is loaded, confirmed and nothing is pending; tried unless it is
+      // loaded already (the start above, or a try a cut run left pending: the confirm gate then
+      // confirms it). Run here, not as the unit's reload: a reload of this oneshot unit failed
+      // now and then in containers (219/CGROUP).
+      shell.command(
+        'Try the firewall ruleset',
+        `${HELPER} status`,
+        `${HELPER} loaded >/dev/null || ${HELPER} try >/dev/null`,
+        [],
+        { after: [RULESET] },
+      ),
     ],
     confirm: confirmGate(ctx),
   };

@@ -12,6 +12,11 @@ export interface CommandStep {
   readonly unless: string;
   readonly run: string;
   readonly notify?: readonly Notify[];
+  /**
+   * Paths whose change earlier in the same phase makes the command due whatever its probe said
+   * (the probe ran before they changed); `unless` is still asked when applying.
+   */
+  readonly after?: readonly string[];
 }
 
 export interface CommandFact {
@@ -19,10 +24,33 @@ export interface CommandFact {
 }
 
 export const shell = {
-  command(title: string, unless: string, run: string, notify?: readonly Notify[]): CommandStep {
-    return { kind: 'command', title, unless, run, ...(notify ? { notify } : {}) };
+  command(
+    title: string,
+    unless: string,
+    run: string,
+    notify?: readonly Notify[],
+    options: { after?: readonly string[] } = {},
+  ): CommandStep {
+    return {
+      kind: 'command',
+      title,
+      unless,
+      run,
+      ...(notify ? { notify } : {}),
+      ...(options.after ? { after: options.after } : {}),
+    };
   },
 };
+
+function change(step: CommandStep): Change {
+  return {
+    title: step.title,
+    summary: `run: ${step.title}`,
+    script: `if ! ( ${step.unless} ) >/dev/null 2>&1; then\n${step.run}\nelse\n${SKIPPED_VAR}=1\nfi`,
+    notify: step.notify ?? [],
+    guarded: true,
+  };
+}
 
 /** The apply script sets this variable to 1 when a guarded command found its work done. */
 export const SKIPPED_VAR = 'shoestring_skipped';
@@ -34,13 +62,13 @@ export const commandKind: StepKind<CommandStep, CommandFact> = {
     return { done: lines[0] === 'DONE' };
   },
   decide(step, fact): Change | null {
-    if (fact.done) return null;
-    return {
-      title: step.title,
-      summary: `run: ${step.title}`,
-      script: `if ! ( ${step.unless} ) >/dev/null 2>&1; then\n${step.run}\nelse\n${SKIPPED_VAR}=1\nfi`,
-      notify: step.notify ?? [],
-      guarded: true,
-    };
+    return fact.done ? null : change(step);
+  },
+  // A path it depends on changed earlier in the phase: due, and checked again when applied.
+  follow(step, earlier): Change | null {
+    const after = step.after ?? [];
+    return earlier.some((c) => c.path !== undefined && after.includes(c.path))
+      ? change(step)
+      : null;
   },
 };
