@@ -20,6 +20,8 @@ import {
   peerCertValid,
 } from '../etcd/pki.ts';
 import { ETCD_CLIENT, ETCD_METRICS, PROXY_ENV } from '../etcd/remote.ts';
+import { WG_SERVICE } from '../network/wireguard.ts';
+import { usesWireGuard } from './network.ts';
 import type { Phase } from '../plan/phase.ts';
 import { files, shell, systemd, type Notify, type Step } from '../plan/steps/index.ts';
 import { render } from '../templates.ts';
@@ -132,7 +134,11 @@ export function configPhase(ctx: HostContext, cluster: EtcdCluster): Phase {
       ),
       files.file(
         DROP_IN,
-        render('etcd/override.conf.hbs', { initialEnvFile: INITIAL_ENV, timeoutStartSec: 300 }),
+        render('etcd/override.conf.hbs', {
+          initialEnvFile: INITIAL_ENV,
+          timeoutStartSec: 300,
+          meshService: usesWireGuard(ctx) ? `${WG_SERVICE}.service` : false,
+        }),
         { notify: restart },
       ),
       systemd.daemonReload([{ unit: 'etcd', files: [DROP_IN] }]),

@@ -40,9 +40,10 @@ const KEY_UNKNOWN = '(made on the first run)';
 /**
  * Services that bind the private address or talk over it: at boot they must start after the
  * interface that carries it (etcd started first failed for good: "cannot assign requested
- * address"). The etcd proxy's own unit says so itself.
+ * address"). etcd's own drop-in and the etcd proxy's unit say so themselves (on a proxy
+ * server etcd is masked: a drop-in for it there asked for a daemon-reload on every run).
  */
-export const AFTER_MESH = ['etcd', 'uwsgi-emperor'] as const;
+export const AFTER_MESH = ['uwsgi-emperor'] as const;
 const afterMeshDropIn = (unit: string) =>
   `/etc/systemd/system/${unit}.service.d/shoestring-network.conf`;
 

@@ -12,6 +12,7 @@ import type { ClusterIO } from '../../src/components/types.ts';
 import { staticSteps } from '../../src/plan/phase.ts';
 import { WG_CONF } from '../../src/network/survey.ts';
 import { hostContext } from './fixtures/cluster.ts';
+import { render } from '../../src/templates.ts';
 
 const KEY_A = 'eVhhD11KrYWz2O28UJG81X7owaBeGyX7y25P7XZGIXQ=';
 const KEY_B = '1HzmHrJtLiyBnxlfiyz8nkKixIAFwzkwt0CLZnElfEY=';
@@ -279,6 +280,16 @@ test('a server whose private address changes restarts its interface instead of r
   const conf = (staticSteps(phase!) ?? []).find((s) => s.kind === 'file' && s.path === WG_CONF);
   assert.ok(conf?.kind === 'file');
   assert.equal(conf.notify, [{ service: 'wg-quick@wg0', action: 'restart' }]);
+});
+
+test("etcd's drop-in orders it after WireGuard only when there is WireGuard", () => {
+  const data = { initialEnvFile: '/x', timeoutStartSec: 300 };
+  const wg = render('etcd/override.conf.hbs', { ...data, meshService: 'wg-quick@wg0.service' });
+  assert.match(wg, /^After=wg-quick@wg0\.service$/m);
+  assert.match(wg, /^Wants=wg-quick@wg0\.service$/m);
+  const own = render('etcd/override.conf.hbs', { ...data, meshService: false });
+  assert.not.match(own, /\[Unit\]|wg-quick/);
+  assert.match(own, /^TimeoutStartSec=300$/m);
 });
 
 test.run();
