@@ -205,6 +205,11 @@ test('adding a server adds its peer and firewall rule everywhere; removing it ta
   assert.is(left.out.trim().split('\n').length, 3, left.out);
 });
 
+test.after(() => {
+  // The next suites count on a lab of their own size.
+  runCommand('scripts/lab.ts', ['down']);
+});
+
 test('a re-run reports 0 changes', () => {
   const res = provision(['--env', '.lab/.env', '--servers', three]);
   assert.is(res.status, 0, res.stdout + res.stderr);
