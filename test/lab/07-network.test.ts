@@ -11,7 +11,15 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { on } from './helpers.ts';
 import { labUp, runCommand, totals } from './provision-helpers.ts';
-import { DOMAIN, envFile, labAddresses, provision, serversFileOf, sleep } from './stack-checks.ts';
+import {
+  DOMAIN,
+  envFile,
+  labAddresses,
+  privateOf,
+  provision,
+  serversFileOf,
+  sleep,
+} from './stack-checks.ts';
 
 let addrs: string[] = [];
 let three = '';
@@ -48,11 +56,6 @@ async function codeFor(server: string, host: string): Promise<string> {
     server,
     `curl -s -o /dev/null -m 5 -w '%{http_code}' -H 'Host: ${host}' http://127.0.0.1/`,
   );
-  return r.out.trim();
-}
-
-async function privateOf(a: string): Promise<string> {
-  const r = await on(a, "sed -n 's/^Address *= *\\([0-9.]*\\).*/\\1/p' /etc/wireguard/wg0.conf");
   return r.out.trim();
 }
 

@@ -150,3 +150,12 @@ export async function leaderAnswers(
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** A server's private address, as its WireGuard configuration has it. */
+export async function privateOf(address: string): Promise<string> {
+  const r = await on(
+    address,
+    "sed -n 's/^Address *= *\\([0-9.]*\\).*/\\1/p' /etc/wireguard/wg0.conf",
+  );
+  return r.out.trim();
+}
