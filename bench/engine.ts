@@ -22,7 +22,8 @@ const { values } = parseArgs({
 if (!values.other) throw new Error('--other: the checkout to compare with');
 const other = values.other;
 const coldRuns = Math.max(1, Number(values.cold));
-const noopRuns = Math.max(1, Number(values.noop));
+// --noop 0: cold runs only (two engines whose desired states differ must not share a cluster).
+const noopRuns = Math.max(0, Number(values.noop));
 const env = join(repoRoot, '.lab/.env');
 
 function run(cwd: string, script: string, args: string[]): number {
@@ -68,7 +69,7 @@ for (let i = 0; i < coldRuns; i++) {
     record('cold 3', mine, provision(mine ? repoRoot : other, 3));
   }
 }
-for (const n of [3, 6]) {
+for (const n of noopRuns > 0 ? [3, 6] : []) {
   if (n === 6) {
     freshLab(6);
     provision(repoRoot, 6);
