@@ -9,7 +9,13 @@
 import { DATA_DIR, ETCD_SURVEY, prepareEtcd, type EtcdCluster } from '../etcd/cluster.ts';
 import { peerUrl } from '../etcd/membership.ts';
 import { PKI_DIR } from '../etcd/pki.ts';
-import { ETCD_QUERY_SCRIPT, ETCDCTL, parseEtcdAnswer } from '../etcd/remote.ts';
+import {
+  ETCD_CLIENT,
+  ETCD_QUERY_SCRIPT,
+  ETCDCTL,
+  etcdctl,
+  parseEtcdAnswer,
+} from '../etcd/remote.ts';
 import type { Gate, Phase } from '../plan/phase.ts';
 import { section, textSections } from '../plan/sections.ts';
 import { apt, files, shell, systemd } from '../plan/steps/index.ts';
@@ -74,7 +80,13 @@ function teardown(ctx: HostContext): Phase[] {
         shell.command(
           'Remove this member from the etcd cluster',
           `! systemctl is-active -q etcd || [ -z "$(${myId})" ] || [ "$(${members} | grep -c .)" -le 1 ]`,
-          `${ETCDCTL} --dial-timeout=3s member remove "$(${myId})" >/dev/null`,
+          // Asked of the other members: this one stops as soon as it is removed, and asked
+          // itself it may answer "server stopped" for a removal that happened.
+          [
+            `id="$(${myId})"`,
+            `others="$(${members} | awk -F', ' -v u=${q(url)} '$4 != u && $5 != "" {print $5}' | paste -sd, -)"`,
+            `${etcdctl(`"\${others:-${ETCD_CLIENT}}"`)} --dial-timeout=3s member remove "$id" >/dev/null`,
+          ].join('\n'),
         ),
         ...retireProxy(),
         systemd.service('etcd', { enabled: false, running: false }),
