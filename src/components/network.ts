@@ -32,6 +32,7 @@ import {
   WG_SYNC,
   type Peer,
 } from '../network/wireguard.ts';
+import { ownPrivateNetwork } from '../network/addresses.ts';
 import { render } from '../templates.ts';
 import type { ClusterContext, ClusterServer, Component, HostContext } from './types.ts';
 
@@ -55,7 +56,7 @@ export interface NetworkState {
 
 /** Uses WireGuard (servers.txt gives no private address). */
 export function usesWireGuard(ctx: ClusterContext): boolean {
-  return ctx.servers.every((s) => s.server.private === undefined);
+  return !ownPrivateNetwork(ctx.servers.map((s) => s.server));
 }
 
 function packages(survey: NetworkSurvey): Step {

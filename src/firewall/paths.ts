@@ -14,8 +14,6 @@ export const ROLLBACK_UNIT = 'shoestring-firewall-rollback';
 export const STATE_DIR = '/var/lib/shoestring/firewall';
 export const REJECTED = `${STATE_DIR}/rejected.nft`;
 export const JAIL = '/etc/fail2ban/jail.d/shoestring.conf';
-/** The WireGuard mesh's interface (made by the network component). */
-export { WG_INTERFACE as WIREGUARD_INTERFACE } from '../network/survey.ts';
 
 /**
  * The timing of a try. A new ruleset is rolled back ROLLBACK_SECONDS after it was loaded unless

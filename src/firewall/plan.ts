@@ -5,7 +5,8 @@
  */
 import { isIP } from 'node:net';
 import type { ClusterContext } from '../components/types.ts';
-import { WIREGUARD_INTERFACE } from './paths.ts';
+import { usesWireGuard } from '../components/network.ts';
+import { WG_INTERFACE } from '../network/survey.ts';
 import type { Allow, FirewallPlan, Sources } from './ruleset.ts';
 
 export const WEB_PORTS = [80, 443] as const;
@@ -40,8 +41,7 @@ export function sshPorts(ctx: ClusterContext): number[] {
  * address on a private network they already share (its interface is not known then).
  */
 export function privateInterface(ctx: ClusterContext): string | undefined {
-  const own = ctx.servers.length > 0 && ctx.servers.every((s) => s.server.private !== undefined);
-  return own ? undefined : WIREGUARD_INTERFACE;
+  return usesWireGuard(ctx) ? WG_INTERFACE : undefined;
 }
 
 /** `extra`: more of the cluster's own traffic (say, a database's ports on the private network). */

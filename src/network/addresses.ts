@@ -57,6 +57,13 @@ export function assignAddresses(requests: readonly AddressRequest[], cidr: strin
   });
 }
 
+/** servers.txt gives every server a private address (a network they already share). */
+export function ownPrivateNetwork(
+  servers: readonly { readonly private?: string | undefined }[],
+): boolean {
+  return servers.length > 0 && servers.every((s) => s.private !== undefined);
+}
+
 /**
  * The private address of every server, in servers.txt order: servers.txt's own, else the one
  * its WireGuard configuration has, else the lowest free one of PRIVATE_NETWORK.
@@ -66,8 +73,7 @@ export function privateAddresses(
   current: readonly (string | undefined)[],
   cidr: string,
 ): string[] {
-  if (servers.length > 0 && servers.every((s) => s.private !== undefined))
-    return servers.map((s) => s.private ?? '');
+  if (ownPrivateNetwork(servers)) return servers.map((s) => s.private ?? '');
   return assignAddresses(
     servers.map((s, i) => ({ name: s.spec, current: current[i] })),
     cidr,
