@@ -33,6 +33,8 @@ export interface IssuedCertificate {
   /** PEM certificate chain (leaf first). */
   cert: string;
   domains: string[];
+  /** PEM of the ACME account key used (the one given, or a new one to keep). */
+  accountKey: string;
 }
 
 export async function issueWildcard(opts: IssueOptions): Promise<IssuedCertificate> {
@@ -68,7 +70,7 @@ export async function issueWildcard(opts: IssueOptions): Promise<IssuedCertifica
         await opts.dns.removeTxt(txtName(authz.identifier.value), value);
       },
     });
-    return { key: key.toString(), cert, domains };
+    return { key: key.toString(), cert, domains, accountKey };
   } catch (e) {
     if (e instanceof ShoestringError) throw e;
     throw new ShoestringError(

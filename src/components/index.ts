@@ -1,5 +1,6 @@
 /** The components, in the order they are provisioned on each host. */
 import { ConfigError } from '../errors.ts';
+import { agent } from './agent.ts';
 import { apps } from './apps.ts';
 import { base } from './base.ts';
 import { etcd } from './etcd.ts';
@@ -21,6 +22,7 @@ export const COMPONENTS: readonly Component[] = [
   web,
   uwsgi,
   apps,
+  agent,
 ];
 
 /** Selects components by name for --only; unknown names are an error listing the valid ones. */

@@ -8,6 +8,7 @@
 import type { WebServer } from '../config/env.ts';
 import type { Gate, Phase } from '../plan/phase.ts';
 import { apache, apt, files, nginx, systemd, type Notify, type Step } from '../plan/steps/index.ts';
+import { TLS_CERT, TLS_DIR, TLS_KEY } from '../agent/keys.ts';
 import { render } from '../templates.ts';
 import { PORTS } from './ports.ts';
 import type { Component, HostContext } from './types.ts';
@@ -15,7 +16,7 @@ import type { Component, HostContext } from './types.ts';
 export const MAINTENANCE_DIR = '/var/www/shoestring';
 const APACHE_SITE = '/etc/apache2/sites-available/shoestring.conf';
 const NGINX_SITE = '/etc/nginx/sites-available/shoestring';
-const APACHE_MODULES = ['proxy', 'proxy_uwsgi', 'rewrite', 'headers'] as const;
+const APACHE_MODULES = ['proxy', 'proxy_uwsgi', 'rewrite', 'headers', 'ssl'] as const;
 
 export function webPackages(web: WebServer): string[] {
   return [web === 'apache' ? 'apache2' : 'nginx'];
@@ -32,7 +33,21 @@ function siteData(domain: string, hostname: string) {
     healthPort: PORTS.health,
     fastrouterPort: PORTS.fastrouter,
     maintenanceDir: MAINTENANCE_DIR,
+    tlsDir: TLS_DIR,
+    tlsCert: TLS_CERT,
+    tlsKey: TLS_KEY,
   };
+}
+
+/** Apache's site: the same body in the :80 and (once a certificate exists) :443 vhosts. */
+export function apacheSite(domain: string, hostname: string): string {
+  const data = siteData(domain, hostname);
+  const body = render('web/apache-site-body.conf.hbs', data).replace(/\n$/, '');
+  return render('web/apache-site.conf.hbs', { ...data, body });
+}
+
+export function nginxSite(domain: string, hostname: string): string {
+  return render('web/nginx-site.conf.hbs', siteData(domain, hostname));
 }
 
 export function apacheSteps(domain: string, hostname: string): Step[] {
@@ -42,7 +57,7 @@ export function apacheSteps(domain: string, hostname: string): Step[] {
   return [
     apt.packages(['apache2'], { noStart: true }),
     apache.modules(APACHE_MODULES, [restart]),
-    files.file(APACHE_SITE, render('web/apache-site.conf.hbs', siteData(domain, hostname)), {
+    files.file(APACHE_SITE, apacheSite(domain, hostname), {
       notify: [reload],
       validate: check,
     }),
@@ -56,7 +71,7 @@ export function nginxSteps(domain: string, hostname: string): Step[] {
   const reload: Notify = { service: 'nginx', action: 'reload', check: 'nginx -t -q' };
   return [
     apt.packages(['nginx'], { noStart: true }),
-    files.file(NGINX_SITE, render('web/nginx-site.conf.hbs', siteData(domain, hostname)), {
+    files.file(NGINX_SITE, nginxSite(domain, hostname), {
       notify: [reload],
       validate: 'nginx -t -q',
     }),
@@ -75,6 +90,8 @@ export function webPhase(ctx: HostContext): Phase {
       // The other front must free port 80 before this one starts (a no-op when not installed).
       systemd.service(other, { enabled: false, running: false }),
       files.directory(MAINTENANCE_DIR),
+      // Where the agent installs the cluster certificate (the key inside is 0600 root).
+      files.directory(TLS_DIR),
       files.file(
         `${MAINTENANCE_DIR}/maintenance.html`,
         render('web/maintenance.html.hbs', { domain }),

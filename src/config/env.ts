@@ -25,6 +25,8 @@ export interface Config {
   readonly database: Database;
   readonly dns: DnsConfig;
   readonly dnsTtl: number;
+  /** Seconds a rolling group waits after its records are withdrawn (default: the TTL). */
+  readonly dnsDrainSeconds: number;
   readonly acme: AcmeConfig | undefined;
   readonly ssh: SshConfig;
   /** Resolver to use for the cluster's names (the lab's DNS); the system's when undefined. */
@@ -88,6 +90,8 @@ export const ENV_KEYS: Readonly<Record<string, string>> = {
   DATABASE: 'the replicated database: none (default), galera or tidb',
   DNS_PROVIDER: 'who serves DNS for DOMAIN: none, powerdns, cloudns or cloudflare',
   DNS_TTL: 'TTL in seconds of the A records Shoestring manages (default 60)',
+  DNS_DRAIN_SECONDS:
+    "seconds a rolling group waits after its records are withdrawn (default DNS_TTL: resolvers' caches)",
   PDNS_API_URL: 'PowerDNS HTTP API base URL, e.g. http://ns1.example.com:8081',
   PDNS_API_KEY: 'PowerDNS API key (X-API-Key)',
   PDNS_ZONE: 'PowerDNS zone holding DOMAIN (default DOMAIN)',
@@ -261,6 +265,13 @@ export function validateEnv(
   if (!/^\d+$/.test(ttlText) || dnsTtl < 30 || dnsTtl > 86400) {
     problems.push(`DNS_TTL=${clip(ttlText)} must be a whole number of seconds from 30 to 86400`);
   }
+  const drainText = get('DNS_DRAIN_SECONDS') ?? String(dnsTtl);
+  const dnsDrainSeconds = Number(drainText);
+  if (!/^\d+$/.test(drainText) || dnsDrainSeconds > 86400) {
+    problems.push(
+      `DNS_DRAIN_SECONDS=${clip(drainText)} must be a whole number of seconds from 0 to 86400`,
+    );
+  }
 
   const tls = oneOf<'acme' | 'off'>('TLS', ['acme', 'off'], provider === 'none' ? 'off' : 'acme');
   let acme: AcmeConfig | undefined;
@@ -308,6 +319,7 @@ export function validateEnv(
     database,
     dns,
     dnsTtl,
+    dnsDrainSeconds,
     acme,
     ssh,
     labDns,

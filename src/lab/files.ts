@@ -22,6 +22,8 @@ export function envFileText(s: LabState, hostAddress: string): string {
     `PDNS_API_URL=${pdnsApiUrl(hostAddress)}`,
     `PDNS_API_KEY=${s.pdnsApiKey}`,
     `PDNS_ZONE=${s.domain}`,
+    // The lab's clients ask its DNS directly (nothing caches), so a drain need not wait a TTL.
+    'DNS_DRAIN_SECONDS=2',
     `ACME_DIRECTORY_URL=${acmeDirectoryUrl(hostAddress)}`,
     `ACME_CA_BUNDLE=${pebbleCert}`,
     `ACME_EMAIL=ops@${s.domain}`,

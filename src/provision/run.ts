@@ -17,7 +17,9 @@ import { pMap } from '../util/pmap.ts';
 import { makeTransport, type Inputs } from './context.ts';
 import { NO_LOCK, startOperatorLock, type PendingLock } from './lock.ts';
 import type { Transport } from '../ssh/transport.ts';
+import { ProvisionDns } from './dns.ts';
 import { preflight } from './preflight.ts';
+import { reportCertificate } from './tls.ts';
 import { unsupportedSettings } from './unsupported.ts';
 
 export interface ProvisionOptions {
@@ -116,6 +118,14 @@ async function rollOut(
       if (outcome.error) throw outcome.error;
     },
   };
+  // The DNS provider answers (and accepts the credentials) before anything changes.
+  const dns = await ProvisionDns.start({
+    config: ctx.config,
+    servers: cluster,
+    query: io.query,
+    reporter,
+    dryRun: options.dryRun,
+  });
   const states = new Map<Component, unknown>();
   for (const c of options.components) if (c.prepare) states.set(c, await c.prepare(ctx, io));
 
@@ -161,10 +171,15 @@ async function rollOut(
       title: `${label}${options.dryRun ? ' (dry run)' : ''}`,
       hosts: group.length,
     });
+    const servers = group.map((w) => w.ctx.self);
+    // The drain: clients stop being sent to the group before it is touched.
+    if (dns && !options.dryRun) await dns.drain(servers);
     const results = await pMap(group, options.parallel, (w) =>
       provisionHost(runner, w, options, reporter),
     );
     summaries.push(...results.map((r) => r.summary));
+    const passed = servers.filter((_, i) => results[i]?.summary.failed === false);
+    if (dns && !options.dryRun) await dns.undrain(passed);
     if (results.some((r) => r.left.length > 0)) interrupted = true;
     if (results.some((r) => r.summary.failed)) {
       failed = true;
@@ -182,6 +197,13 @@ async function rollOut(
       untouched(groups.slice(gi + 1).flat(), reporter);
       break;
     }
+  }
+  if (dns) {
+    // Exactly the servers that serve: a failed server stays out (one that served keeps its
+    // drain mark in etcd, so the agent keeps it out too).
+    await dns.sync();
+    if (!options.dryRun && !failed && !interrupted)
+      await reportCertificate(ctx, io.query, reporter);
   }
   return { hosts: summaries, ok: !failed && !interrupted, interrupted };
 }

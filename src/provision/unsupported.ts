@@ -19,14 +19,9 @@ export function unsupportedSettings(config: Config): Unsupported {
       `DATABASE=${config.database}: the database component is not in this version yet; set DATABASE=none (or leave it out)`,
     );
   }
-  if (config.dns.provider !== 'none') {
+  if (config.dns.provider === 'none') {
     warn.push(
-      `DNS_PROVIDER=${config.dns.provider}: DNS records are not managed yet; publish one *.${config.domain} A record per server yourself`,
-    );
-  }
-  if (config.acme) {
-    warn.push(
-      `TLS=acme: certificates are not issued yet; the sites are served over HTTP on port 80`,
+      `DNS_PROVIDER=none: publish one *.${config.domain} and one ${config.domain} A record per server yourself; no health failover, no certificate (sites on HTTP)`,
     );
   }
   return { refuse, warn };

@@ -3,6 +3,7 @@ import * as assert from 'uvu/assert';
 import { describeApps } from '../../src/apps/discover.ts';
 import { vassalIni, subscriptions } from '../../src/components/apps.ts';
 import { PORTS } from '../../src/components/ports.ts';
+import { apacheSite, nginxSite } from '../../src/components/web.ts';
 import { TemplateError } from '../../src/errors.ts';
 import { render } from '../../src/templates.ts';
 
@@ -75,13 +76,7 @@ test('subscriptions: one per server, always announcing the own address', () => {
 });
 
 test('apache site: key from SERVER_NAME, proxy to the fastrouter, wildcard alias, maintenance page', () => {
-  const text = render('web/apache-site.conf.hbs', {
-    domain: 'example.test',
-    healthPort: 3020,
-    fastrouterPort: 3017,
-    maintenanceDir: '/var/www/shoestring',
-    hostname: 's1',
-  });
+  const text = apacheSite('example.test', 's1');
   assert.match(text, /ServerAlias \*\.example\.test/);
   assert.match(text, /RewriteRule \.\* - \[E=UWSGI_FASTROUTER_KEY:%\{SERVER_NAME\}\]/);
   assert.match(text, /ProxyPass \/ uwsgi:\/\/127\.0\.0\.1:3017\//);
@@ -91,18 +86,45 @@ test('apache site: key from SERVER_NAME, proxy to the fastrouter, wildcard alias
   assert.match(text, /\$\{APACHE_LOG_DIR\}/);
 });
 
+test('apache site: HTTPS only once the certificate file exists; /healthz stays on HTTP', () => {
+  const text = apacheSite('example.test', 's1');
+  const http = text.slice(text.indexOf('<VirtualHost *:80>'), text.indexOf('</VirtualHost>'));
+  const tls = text.slice(text.indexOf('<VirtualHost *:443>'));
+  // The redirect is conditional on the certificate, spares /healthz and ACME, and comes
+  // before the fastrouter's rule (a redirect ends the rewriting).
+  assert.match(
+    http,
+    /<IfFile \/etc\/shoestring\/tls\/fullchain\.pem>[\s\S]*RewriteCond %\{REQUEST_URI\} !\^\/healthz\$[\s\S]*acme-challenge[\s\S]*RewriteRule \^ https:\/\/%\{SERVER_NAME\}%\{REQUEST_URI\} \[R=301,L\]\s*<\/IfFile>/,
+  );
+  assert.ok(http.indexOf('R=301') < http.indexOf('UWSGI_FASTROUTER_KEY'));
+  // The :443 vhost exists only with the certificate, and serves the same body.
+  assert.match(text, /<IfFile \/etc\/shoestring\/tls\/fullchain\.pem>\s*<VirtualHost \*:443>/);
+  assert.match(tls, /SSLCertificateKeyFile \/etc\/shoestring\/tls\/privkey\.pem/);
+  assert.match(tls, /ProxyPass \/healthz uwsgi:/);
+  assert.match(tls, /ProxyPass \/ uwsgi:\/\/127\.0\.0\.1:3017\//);
+  assert.not.match(tls, /R=301/);
+});
+
 test('nginx site: key from $host after uwsgi_params, 503 for a dead health check', () => {
-  const text = render('web/nginx-site.conf.hbs', {
-    domain: 'example.test',
-    healthPort: 3020,
-    fastrouterPort: 3017,
-    maintenanceDir: '/var/www/shoestring',
-    hostname: 's1',
-  });
+  const text = nginxSite('example.test', 's1');
   assert.match(text, /server_name example\.test \*\.example\.test;/);
   const i = text.indexOf('uwsgi_param UWSGI_FASTROUTER_KEY $host;');
   assert.ok(i > text.lastIndexOf('include uwsgi_params;', i) && i > 0);
   assert.match(text, /error_page 500 502 503 504 =503 @unhealthy;/);
+});
+
+test("nginx site: 443 comes from the agent's snippet; plain HTTP redirects only with a certificate", () => {
+  const text = nginxSite('example.test', 's1');
+  assert.match(text, /include \/etc\/shoestring\/tls\/nginx-\*\.conf;/);
+  const root = text.slice(text.indexOf('location / {'));
+  assert.match(root, /if \(-f \/etc\/shoestring\/tls\/fullchain\.pem\)/);
+  assert.match(root, /if \(\$to_https = ch\) \{\s*return 301 https:\/\/\$host\$request_uri;/);
+  // The health check location never redirects.
+  const health = text.slice(
+    text.indexOf('location = /healthz'),
+    text.indexOf('location @unhealthy'),
+  );
+  assert.not.match(health, /return 301/);
 });
 
 /** The member's env file, for the member at 10.0.0.1. */

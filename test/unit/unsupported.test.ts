@@ -3,14 +3,18 @@ import * as assert from 'uvu/assert';
 import { validateEnv } from '../../src/config/env.ts';
 import { unsupportedSettings } from '../../src/provision/unsupported.ts';
 
-test('a plain HTTP cluster without DNS management: nothing to say', () => {
-  assert.equal(unsupportedSettings(validateEnv({ DOMAIN: 'example.com' }, '.env')), {
-    refuse: [],
-    warn: [],
-  });
+test('without a DNS provider: go on, and say what the user does by hand and what is missing', () => {
+  const u = unsupportedSettings(validateEnv({ DOMAIN: 'example.com' }, '.env'));
+  assert.equal(u.refuse, []);
+  assert.equal(u.warn.length, 1);
+  assert.match(
+    u.warn[0]!,
+    /DNS_PROVIDER=none: publish one \*\.example\.com and one example\.com A record per server yourself/,
+  );
+  assert.match(u.warn[0]!, /no health failover, no certificate/);
 });
 
-test('settings this version does not act on are named: a database is refused, DNS and TLS warned', () => {
+test('a managed DNS provider with TLS: nothing to say; a database is still refused', () => {
   const c = validateEnv(
     {
       DOMAIN: 'example.com',
@@ -24,11 +28,7 @@ test('settings this version does not act on are named: a database is refused, DN
   const u = unsupportedSettings(c);
   assert.is(u.refuse.length, 1);
   assert.match(u.refuse[0]!, /DATABASE=galera: the database component is not in this version/);
-  assert.match(
-    u.warn.join('\n'),
-    /DNS records are not managed yet; publish one \*\.example\.com A record per server/,
-  );
-  assert.match(u.warn.join('\n'), /TLS=acme: certificates are not issued yet/);
+  assert.equal(u.warn, []);
 });
 
 test.run();

@@ -1,0 +1,96 @@
+/**
+ * The Shoestring agent: one program on every server (systemd unit shoestring-agent, its log in
+ * the journal). Every server installs the cluster's certificate from etcd. The server holding
+ * the etcd election also does the duties that must happen once for the cluster: DNS health
+ * failover and the certificate's issue and renewal. Bundled into one file by provision.
+ */
+import { readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { CA_CERT, CLIENT_CERT, CLIENT_KEY } from '../etcd/pki.ts';
+import { ETCD_CLIENT } from '../etcd/remote.ts';
+import { dnsProviderFor } from '../dns/provider.ts';
+import { redact } from '../redact.ts';
+import { CertDuty } from './cert-duty.ts';
+import { CertInstaller } from './cert-install.ts';
+import { AGENT_CONFIG } from './keys.ts';
+import { DnsDuty } from './dns-duty.ts';
+import { Election } from './election.ts';
+import { EtcdGateway } from './etcd-gateway.ts';
+import { deserializeDns, parseAgentConfig } from './config.ts';
+
+const log = (line: string): void => {
+  process.stdout.write(`${redact(line)}\n`);
+};
+
+/** Runs `fn` every `ms` until stopped; one run at a time; errors are logged, not fatal. */
+async function every(
+  ms: number,
+  what: string,
+  stopped: () => boolean,
+  fn: () => Promise<void>,
+): Promise<void> {
+  let lastError = '';
+  while (!stopped()) {
+    const started = Date.now();
+    try {
+      await fn();
+      lastError = '';
+    } catch (e) {
+      const message = e instanceof Error ? e.message : String(e);
+      // Say it once, not every round.
+      if (message !== lastError) log(`${what}: ${message}`);
+      lastError = message;
+    }
+    await sleep(Math.max(0, ms - (Date.now() - started)));
+  }
+}
+
+async function main(): Promise<void> {
+  const config = parseAgentConfig(readFileSync(AGENT_CONFIG, 'utf8'), AGENT_CONFIG);
+  const dnsConfig = deserializeDns(config.dns);
+  const etcd = new EtcdGateway(ETCD_CLIENT, { ca: CA_CERT, cert: CLIENT_CERT, key: CLIENT_KEY });
+  const election = new Election(etcd, config.host, config.election);
+  const holding = (): boolean => election.holding();
+  const provider = dnsProviderFor(dnsConfig);
+  const dnsDuty = provider ? new DnsDuty(etcd, provider, config, holding, log) : undefined;
+  const certDuty = provider ? new CertDuty(etcd, provider, config, holding, log) : undefined;
+  const installer = new CertInstaller(etcd, config.host, config.web, config.domain, log);
+  let stopping = false;
+  const stopped = (): boolean => stopping;
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.on(signal, () => {
+      stopping = true;
+    });
+  }
+  log(
+    `agent on ${config.host}: DNS ${dnsConfig.provider}, TLS ${config.acme ? config.acme.directoryUrl : 'off'}`,
+  );
+  let held = false;
+  const tasks = [
+    every(2000, 'election', stopped, async () => {
+      const now = await election.step();
+      if (now !== held) {
+        log(now ? 'holding the duties (DNS health, certificate)' : 'not holding the duties');
+        held = now;
+        if (!now) dnsDuty?.reset();
+      }
+    }),
+    every(config.health.everySeconds * 1000, 'DNS', stopped, async () => {
+      if (!dnsDuty || !holding()) return;
+      dnsDuty.https = CertInstaller.installed();
+      await dnsDuty.round();
+    }),
+    every(10_000, 'certificate', stopped, async () => {
+      if (certDuty && holding()) await certDuty.round();
+    }),
+    every(5000, 'install', stopped, () => installer.round()),
+  ];
+  await Promise.all(tasks);
+  await election.resign();
+  log('agent stopped');
+}
+
+main().catch((e: unknown) => {
+  log(`agent failed: ${e instanceof Error ? e.message : String(e)}`);
+  process.exit(1);
+});
