@@ -11,7 +11,7 @@
  */
 import { ShoestringError } from '../errors.ts';
 import { Secret } from '../redact.ts';
-import { DnsApiError, excerpt, httpRequest, type HttpOptions } from './http.ts';
+import { DnsApiError, describeRequest, excerpt, httpRequest, type HttpOptions } from './http.ts';
 import type { DnsProvider } from './types.ts';
 
 /** The only TTLs ClouDNS accepts (seconds). */
@@ -142,7 +142,7 @@ export class ClouDnsProvider implements DnsProvider {
    */
   async call(method: string, fields: Fields, idempotent = false): Promise<unknown> {
     const url = `${this.#base}/dns/${method}.json`;
-    const what = `dns/${method}`;
+    const what = describeRequest('POST', url);
     const body = new URLSearchParams({
       ...this.#auth,
       'auth-password': this.#password.reveal(),
