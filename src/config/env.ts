@@ -13,6 +13,7 @@ import { duplicateKeys, readableFileProblem } from './env-checks.ts';
 import { firewallSettings, networkSettings } from './network-settings.ts';
 import { Secret } from '../redact.ts';
 import { clip } from './clip.ts';
+import { cloudnsTtlProblem } from '../dns/cloudns.ts';
 
 export type DnsProviderName = 'none' | 'powerdns' | 'cloudns' | 'cloudflare';
 export type WebServer = 'apache' | 'nginx';
@@ -264,6 +265,9 @@ export function validateEnv(
   const dnsTtl = Number(ttlText);
   if (!/^\d+$/.test(ttlText) || dnsTtl < 30 || dnsTtl > 86400) {
     problems.push(`DNS_TTL=${clip(ttlText)} must be a whole number of seconds from 30 to 86400`);
+  } else if (provider === 'cloudns') {
+    const problem = cloudnsTtlProblem(dnsTtl);
+    if (problem) problems.push(problem);
   }
   const drainText = get('DNS_DRAIN_SECONDS') ?? String(dnsTtl);
   const dnsDrainSeconds = Number(drainText);

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'dotenv';
 import { ENV_KEYS, loadConfigFile, parseEnv, validateEnv } from '../../src/config/env.ts';
+import { CLOUDNS_TTLS } from '../../src/dns/cloudns.ts';
 import { ConfigError } from '../../src/errors.ts';
 import { clearSecrets, redact } from '../../src/redact.ts';
 import { configProblems } from './fixtures/config-problems.ts';
@@ -117,6 +118,20 @@ test('cloudns needs exactly one of the two ids', () => {
     }).join(),
     /only one/,
   );
+});
+
+test('cloudns accepts only its own TTLs', () => {
+  const base = {
+    DOMAIN: 'example.com',
+    DNS_PROVIDER: 'cloudns',
+    CLOUDNS_AUTH_ID: '1',
+    CLOUDNS_AUTH_PASSWORD: 'pw-12345',
+    TLS: 'off',
+  };
+  assert.is(validateEnv({ ...base, DNS_TTL: '300' }, '.env').dnsTtl, 300);
+  assert.equal(problems({ ...base, DNS_TTL: '120' }), [
+    `DNS_TTL=120 is not a TTL ClouDNS accepts: use one of ${CLOUDNS_TTLS.join(', ')}`,
+  ]);
 });
 
 test('TLS=acme without a DNS provider is explained', () => {
