@@ -13,8 +13,7 @@ import { main } from '../src/cli/main.ts';
 import { out } from '../src/cli/output.ts';
 import { parseServers } from '../src/config/servers.ts';
 import { ShoestringError } from '../src/errors.ts';
-import { labDnsProvider } from '../src/lab/dns.ts';
-import { paths as labPaths, repoRoot } from '../src/lab/paths.ts';
+import { ACME_ROOT_FILE, paths as labPaths, repoRoot } from '../src/lab/paths.ts';
 
 const spec = {
   usage: 'npm run demo [-- --servers N]',
@@ -54,24 +53,24 @@ main(async () => {
     );
   await step('Install what the lab needs', 'scripts/lab.ts', ['install']);
   await step(`Boot ${n} lab servers`, 'scripts/lab.ts', ['up', String(n)]);
+  // Provision publishes one A record per server for *.DOMAIN and DOMAIN at the lab's DNS
+  // (PowerDNS, through its API), and the agent obtains the wildcard certificate from the lab's
+  // ACME CA (pebble): the same path as a real provider and Let's Encrypt.
   await step('Provision them', 'provision.ts', ['--lab']);
   const env = parse(readFileSync(labPaths.env));
   const domain = env['DOMAIN'] ?? 'shoestring.test';
   const dns = env['LAB_DNS'] ?? '';
   const servers = parseServers(readFileSync(labPaths.serversTxt, 'utf8'), labPaths.serversTxt);
-  // Round-robin DNS: one wildcard A record per server, as the seed's README has you make by
-  // hand at your DNS provider. (Managing these records with health checks is a later component.)
-  out(`\n==> Publish *.${domain} (one A record per server) in the lab DNS`);
-  await labDnsProvider(dns, domain, env['PDNS_API_KEY'] ?? '').setA(
-    `*.${domain}`,
-    servers.map((s) => s.host),
-    60,
-  );
+  // The root of the lab CA, to check the sites' certificate like a browser would.
+  await step("Fetch the lab ACME CA's root", 'scripts/lab.ts', ['acme-root']);
   for (const app of ['app1', 'app2']) {
-    await step(`Smoke test ${app}.${domain}`, 'scripts/watch-curl.ts', [
+    await step(`Smoke test https://${app}.${domain}`, 'scripts/watch-curl.ts', [
       `${app}.${domain}`,
       '--dns',
       dns,
+      '--https',
+      '--cacert',
+      ACME_ROOT_FILE,
       '--count',
       '6',
       '--interval',
@@ -82,12 +81,16 @@ main(async () => {
   out(`  dig @${dns} +short app1.${domain}                  # one A record per server`);
   for (const s of servers)
     out(
-      `  curl -si --resolve app1.${domain}:80:${s.host} http://app1.${domain}/ | grep -i served-by`,
+      `  curl -si --cacert ${ACME_ROOT_FILE} --resolve app1.${domain}:443:${s.host} https://app1.${domain}/ | grep -i served-by`,
     );
   out(`  scripts/lab.ts ssh s1                              # a shell on a server`);
   out(`  scripts/status.ts --lab                            # the cluster at a glance`);
-  out(`  scripts/lab.ts kill s2                              # crash a server, then watch:`);
+  out(
+    `  scripts/lab.ts partition s2                         # cut a server off silently, then watch`,
+  );
+  out(`  scripts/status.ts --lab                            #   the agent withdraw it from DNS`);
   out(`  scripts/watch-curl.ts app1.${domain} --dns ${dns} --count 30`);
+  out('  scripts/lab.ts heal s2                              # and back in DNS within seconds');
   out('  npm run lab -- down                                # remove the lab');
   return 0;
 });

@@ -1,6 +1,7 @@
 #!/bin/sh
 //bin/true && exec node --import "$(dirname "$(readlink -f "$0")")/../node_modules/tsx/dist/loader.mjs" "$0" "$@"
 /** The lab: real Debian servers, DNS and ACME on this machine, with failures on demand. */
+import { writeFileSync } from 'node:fs';
 import { EXIT_CODES_HELP, numberOption, parseCommand } from '../src/cli/args.ts';
 import { main } from '../src/cli/main.ts';
 import { out } from '../src/cli/output.ts';
@@ -10,6 +11,9 @@ import { down, power, status, up, type LabOptions, type PowerAction } from '../s
 import { formatStatus } from '../src/lab/format.ts';
 import { sshInteractive } from '../src/lab/ssh.ts';
 import { findServer, requireState } from '../src/lab/state.ts';
+import { ACME_ROOT_FILE } from '../src/lab/paths.ts';
+import { pebbleRoot } from '../src/lab/pebble.ts';
+import { hostAddress, parseSubnet } from '../src/lab/subnet.ts';
 
 const spec = {
   usage: 'scripts/lab.ts <command> [options]',
@@ -22,6 +26,7 @@ const spec = {
     '  ssh <server> [cmd...]   ssh into a server (name like s1, or its address)',
     '  kill|stop|start|reboot <server>   hard crash, clean poweroff, boot, reboot',
     '  partition|heal <server>           cut a server off the lab network, reconnect it',
+    "  acme-root               write the lab ACME CA's root (it signs the sites' certificate) to .lab/acme-root.pem",
   ].join('\n'),
   options: {
     subnet: { type: 'string' },
@@ -78,6 +83,13 @@ main(async () => {
     case 'down':
       await down(log);
       return 0;
+    case 'acme-root': {
+      const state = requireState();
+      const root = await pebbleRoot(hostAddress(parseSubnet(state.subnet)));
+      writeFileSync(ACME_ROOT_FILE, root);
+      log(ACME_ROOT_FILE);
+      return 0;
+    }
     case 'status': {
       const st = status();
       log(values.json ? JSON.stringify(st, null, 2) : formatStatus(st));

@@ -21,12 +21,34 @@ import {
   type StatusRow,
 } from '../src/status/probe.ts';
 import { allHealthy, statusTable, type Painter } from '../src/status/table.ts';
+import {
+  CLUSTER_STATUS_SCRIPT,
+  clusterLines,
+  parseClusterStatus,
+  type ClusterStatus,
+} from '../src/status/cluster.ts';
+import type { Server } from '../src/config/servers.ts';
+
+/** The cluster's state in etcd, read on the first server that answers. */
+async function clusterStatus(
+  servers: readonly Server[],
+  run: (s: Server) => Promise<string>,
+): Promise<ClusterStatus | undefined> {
+  for (const s of servers) {
+    try {
+      return parseClusterStatus(await run(s));
+    } catch {
+      // the next one
+    }
+  }
+  return undefined;
+}
 import { pMap } from '../src/ssh/transport.ts';
 
 const spec = {
   usage: 'scripts/status.ts [options]',
   summary:
-    'Shows the health of every server: SSH, its private address and WireGuard handshakes, etcd\nmember (leader marked), web front and /healthz, fastrouter subscriptions, vassals, and the\ndatabase where there is one.',
+    'Shows the health of every server: SSH, its private address and WireGuard handshakes, etcd\nmember (leader marked), web front and /healthz, fastrouter subscriptions, vassals, and the\ndatabase where there is one. Then the cluster: who holds the agent duties, the last health\nround, each server in or out of DNS, the last DNS changes, the certificate and its expiry.',
   options: { ...INPUT_OPTIONS, json: { type: 'boolean' } },
   optionHelp: [...INPUT_OPTION_HELP, ['--json', 'print the rows as JSON']],
   epilog: `Exit codes: 0 all healthy with one etcd leader, 1 something is not.\n${EXIT_CODES_HELP}`,
@@ -48,7 +70,21 @@ main(async () => {
       throw e;
     }
   });
-  if (values.json) outJson(rows, 2);
-  else for (const line of statusTable(rows, painter)) out(line);
-  return allHealthy(rows) ? 0 : 1;
+  const cluster = await clusterStatus(
+    inputs.servers,
+    async (s) =>
+      (await t.run(targetOf(s), CLUSTER_STATUS_SCRIPT, { what: 'status', timeoutMs: 30_000 }))
+        .stdout,
+  );
+  const lines = cluster ? clusterLines(cluster, Date.now()) : [];
+  if (values.json) outJson({ servers: rows, cluster: cluster ?? null }, 2);
+  else {
+    for (const line of statusTable(rows, painter)) out(line);
+    if (inputs.config.dns.provider !== 'none') {
+      out('');
+      for (const l of lines) out(painter(l.level, l.text));
+    }
+  }
+  const clusterOk = inputs.config.dns.provider === 'none' || lines.every((l) => l.level !== 'bad');
+  return allHealthy(rows) && clusterOk ? 0 : 1;
 });

@@ -33,6 +33,9 @@ export const paths = {
   aptCache: join(cacheDir, 'apt-cacher-ng'),
 } as const;
 
+/** The lab ACME CA's root (new at every pebble start), for curl --cacert: scripts/lab.ts acme-root. */
+export const ACME_ROOT_FILE = join(labDir, 'acme-root.pem');
+
 export function serverDir(name: string): string {
   return join(paths.servers, name);
 }

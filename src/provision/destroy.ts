@@ -9,6 +9,7 @@ import { hostSummary } from '../plan/report.ts';
 import { Runner } from '../plan/runner.ts';
 import type { Transport } from '../ssh/transport.ts';
 import { gatherFacts, type Inputs } from './context.ts';
+import { ProvisionDns } from './dns.ts';
 import { withOperatorLock } from './lock.ts';
 
 export interface DestroyOptions {
@@ -37,10 +38,28 @@ export async function destroy(
     startTogether: new Set(),
   };
   const runner = new Runner(transport, { dryRun: options.dryRun, reporter });
-  const run = () => destroyEach(runner, ctx, gathered, names, options);
-  // The lock lives on a server that stays, when there is one.
   const doomed = (s: ClusterServer) =>
     names.includes(s.server.spec) || names.includes(s.server.host);
+  // The DNS provider answers before anything changes; the doomed servers leave DNS first.
+  const dns = await ProvisionDns.start({
+    config: inputs.config,
+    servers: gathered.servers,
+    query: (on, script, what) => runner.query(on.target, script, what),
+    reporter,
+    dryRun: options.dryRun,
+  });
+  const run = async () => {
+    const leaving = gathered.servers.filter(doomed);
+    await dns?.drain(leaving);
+    const summaries = await destroyEach(runner, ctx, gathered, names, options);
+    const gone = leaving.filter((s) =>
+      summaries.some((h) => h.host === s.server.spec && !h.failed),
+    );
+    await dns?.remove(gone);
+    await dns?.forget(leaving);
+    return summaries;
+  };
+  // The lock lives on a server that stays, when there is one.
   const targets = [
     ...gathered.servers.filter((s) => !doomed(s)),
     ...gathered.servers.filter(doomed),

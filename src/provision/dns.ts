@@ -206,7 +206,12 @@ export class ProvisionDns {
     );
   }
 
-  /** Destroy: a server's address leaves the records (never the last one). */
+  /** Destroy: the drain marks of servers that are gone (or stay, when their teardown failed). */
+  async forget(servers: readonly ClusterServer[]): Promise<void> {
+    await this.#mark(servers, false);
+  }
+
+  /** Destroy: the servers' addresses leave the records (the last ones too: nothing serves). */
   async remove(servers: readonly ClusterServer[]): Promise<void> {
     const gone = new Set(servers.map((s) => s.address));
     const rest = this.#published.filter((a) => !gone.has(a));

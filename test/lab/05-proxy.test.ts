@@ -118,11 +118,11 @@ test('through the proxy: data, health and the leader, as on a member', async () 
 
   const st = runCommand('scripts/status.ts', [...six(), '--json'], 60_000);
   assert.is(st.status, 0, st.stdout + st.stderr);
-  const rows = JSON.parse(st.stdout) as {
-    server: string;
-    leader: boolean;
-    etcd: { text: string };
-  }[];
+  const rows = (
+    JSON.parse(st.stdout) as {
+      servers: { server: string; leader: boolean; etcd: { text: string } }[];
+    }
+  ).servers;
   assert.is(rows.filter((r) => r.leader).length, 1);
   assert.match(rows.find((r) => r.server === s6)?.etcd.text ?? '', /^proxy \(5 members\)$/);
 });

@@ -191,7 +191,7 @@ export function stackSuite(title: string, env: () => string, web: 'apache' | 'ng
       60_000,
     );
     assert.is(r.status, 0, r.stdout + r.stderr);
-    const rows = JSON.parse(r.stdout) as { leader: boolean }[];
+    const rows = (JSON.parse(r.stdout) as { servers: { leader: boolean }[] }).servers;
     assert.is(rows.length, 3);
     assert.is(rows.filter((x) => x.leader).length, 1);
   });

@@ -15,6 +15,7 @@ const COMMANDS = [
   'scripts/destroy.ts',
   'scripts/lab.ts',
   'scripts/status.ts',
+  'scripts/tls.ts',
   'scripts/watch-curl.ts',
 ];
 
