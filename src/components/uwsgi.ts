@@ -12,12 +12,27 @@ import type { Component, HostContext } from './types.ts';
 
 export const VASSALS_DIR = '/etc/uwsgi-emperor/vassals';
 export const HEALTH_DIR = '/srv/shoestring/health';
-/** Seconds the fastrouter waits on a connect or read: a dead server is skipped after this. */
+/**
+ * Seconds the fastrouter waits on a connect or read (default 60). It is also the client side's
+ * timeout, and both timers expire in the same second: a connect to a server that died silently
+ * ends the whole request (Apache answers 500, nginx retries, see nginx-site.conf.hbs) and does
+ * NOT mark the instance failed (uWSGI 2.0.21 corerouter.c). So the tolerance below, not this,
+ * decides how long a silently dead server keeps getting requests.
+ */
 export const FASTROUTER_TIMEOUT = 3;
-/** Seconds between an instance's announcements to every fastrouter (uWSGI's default: 10). */
-export const ANNOUNCE_EVERY = 2;
-/** Seconds after which a fastrouter forgets an instance it has not heard from (default 17). */
-export const SUBSCRIPTION_TOLERANCE = 8;
+/**
+ * Seconds between an instance's announcements to every fastrouter (uWSGI's default: 10). One
+ * small UDP datagram per app, per server, per second.
+ */
+export const ANNOUNCE_EVERY = 1;
+/**
+ * Seconds after which a fastrouter forgets an instance it has not heard from (default 17). The
+ * check is in whole seconds and made at lookup, so a silently dead server stops getting requests
+ * about tolerance + 1 s after its last announcement (measured: 8 s → failures until ~8.7 s, 3 s →
+ * until ~4 s; BENCHMARKS.md). 3 lets two announcements in a row be lost before a live instance is
+ * dropped, and a dropped live instance is back at its next announcement.
+ */
+export const SUBSCRIPTION_TOLERANCE = 3;
 
 export const UWSGI_PACKAGES = ['uwsgi-emperor', 'uwsgi-core', 'uwsgi-plugin-python3'] as const;
 

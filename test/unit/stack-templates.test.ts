@@ -60,7 +60,7 @@ test('app vassal (golden): python3 plugin, need-app, one subscribe2 per server (
     'need-app = true',
     'die-on-term = true',
     'env = SHOESTRING_APP=app1',
-    'subscribe-freq = 2',
+    'subscribe-freq = 1',
     ...['1', '2', '3'].map(
       (n) => `subscribe2 = server=10.0.0.${n}:7000,key=app1.example.test,addr=10.0.0.2:${port}`,
     ),
