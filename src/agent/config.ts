@@ -4,10 +4,15 @@
  * written as a secret file and never shown in diffs.
  */
 import type { Config, DnsConfig, WebServer } from '../config/env.ts';
+import { PORTS } from '../components/ports.ts';
 import { Secret } from '../redact.ts';
 
 export interface AgentConfig {
   readonly host: string;
+  /** This server's private address (the mesh watch listens there). */
+  readonly private: string;
+  /** The local fastrouter's stats port and the subscription server's port. */
+  readonly ports: { readonly fastrouterStats: number; readonly subscription: number };
   readonly domain: string;
   readonly ttl: number;
   readonly web: WebServer;
@@ -70,10 +75,13 @@ export function deserializeDns(dns: SerializedDns): DnsConfig {
 export function agentConfig(
   config: Config,
   host: string,
+  privateAddress: string,
   caBundle: string | undefined,
 ): AgentConfig {
   return {
     host,
+    private: privateAddress,
+    ports: { fastrouterStats: PORTS.fastrouterStats, subscription: PORTS.subscription },
     domain: config.domain,
     ttl: config.dnsTtl,
     web: config.webServer,
@@ -95,7 +103,17 @@ export function parseAgentConfig(text: string, file: string): AgentConfig {
     throw new Error(`${file}: not JSON (${e instanceof Error ? e.message : String(e)})`);
   }
   const c = raw as Partial<AgentConfig>;
-  for (const key of ['host', 'domain', 'ttl', 'web', 'dns', 'health', 'election'] as const) {
+  for (const key of [
+    'host',
+    'private',
+    'ports',
+    'domain',
+    'ttl',
+    'web',
+    'dns',
+    'health',
+    'election',
+  ] as const) {
     if (c[key] === undefined) throw new Error(`${file}: ${key} is missing; re-run provision`);
   }
   return c as AgentConfig;

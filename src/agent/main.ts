@@ -16,6 +16,8 @@ import { AGENT_CONFIG } from './keys.ts';
 import { DnsDuty } from './dns-duty.ts';
 import { Election } from './election.ts';
 import { EtcdGateway } from './etcd-gateway.ts';
+import { MeshWatch } from './mesh.ts';
+import { PEERS_PREFIX } from './dns-duty.ts';
 import { deserializeDns, parseAgentConfig } from './config.ts';
 
 const log = (line: string): void => {
@@ -66,7 +68,31 @@ async function main(): Promise<void> {
     `agent on ${config.host}: DNS ${dnsConfig.provider}, TLS ${config.acme ? config.acme.directoryUrl : 'off'}`,
   );
   let held = false;
+  const mesh = new MeshWatch({
+    self: config.private,
+    statsPort: config.ports.fastrouterStats,
+    subscriptionPort: config.ports.subscription,
+    log,
+  });
+  let meshStarted = false;
   const tasks = [
+    // The other servers' private addresses, from etcd (kept when etcd does not answer).
+    every(5000, 'mesh', stopped, async () => {
+      if (!meshStarted) {
+        await mesh.start(); // the private address may not be up yet: retried
+        meshStarted = true;
+        log(`mesh: watching the other servers from ${config.private}`);
+      }
+      const peers = (await etcd.getPrefix(PEERS_PREFIX)).flatMap((kv) => {
+        try {
+          const p = (JSON.parse(kv.value) as { private?: string }).private;
+          return p ? [p] : [];
+        } catch {
+          return [];
+        }
+      });
+      mesh.peers = peers;
+    }),
     every(2000, 'election', stopped, async () => {
       const now = await election.step();
       if (now !== held) {
@@ -86,6 +112,7 @@ async function main(): Promise<void> {
     every(5000, 'install', stopped, () => installer.round()),
   ];
   await Promise.all(tasks);
+  if (meshStarted) mesh.stop();
   await election.resign();
   log('agent stopped');
 }

@@ -1,8 +1,8 @@
 /**
  * The agent on every server (see src/agent/): Debian's nodejs, the agent built into one file on
  * the operator's machine, its configuration (0600 root: it holds the DNS provider's
- * credentials) and its systemd unit. Installed when DNS_PROVIDER is set (it has nothing to do
- * otherwise); taken away when it is not.
+ * credentials) and its systemd unit. Always installed: every server's agent takes silent
+ * servers off its local fastrouter; with DNS_PROVIDER set it also does DNS and the certificate.
  */
 import { readFileSync } from 'node:fs';
 import { agentBundle } from '../agent/bundle.ts';
@@ -27,14 +27,10 @@ import type { Component, HostContext } from './types.ts';
 const UNIT_FILE = `/etc/systemd/system/${AGENT_SERVICE}.service`;
 
 export interface AgentState {
-  /** The agent's code, built once per run (undefined when the agent is not installed). */
-  readonly bundle: string | undefined;
+  /** The agent's code, built once per run. */
+  readonly bundle: string;
   /** The ACME server's CA (ACME_CA_BUNDLE's content), for test CAs. */
   readonly caBundle: string | undefined;
-}
-
-export function wantsAgent(ctx: HostContext | { config: HostContext['config'] }): boolean {
-  return ctx.config.dns.provider !== 'none';
 }
 
 export function unitFile(): string {
@@ -46,7 +42,7 @@ export function unitFile(): string {
 
 /** The agent's configuration text for this server (JSON; secrets inside). */
 export function agentConfigText(ctx: HostContext, caBundle: string | undefined): string {
-  return `${JSON.stringify(agentConfig(ctx.config, ctx.self.hostname, caBundle), null, 2)}\n`;
+  return `${JSON.stringify(agentConfig(ctx.config, ctx.self.hostname, ctx.self.private, caBundle), null, 2)}\n`;
 }
 
 function installPhase(ctx: HostContext, state: AgentState): Phase {
@@ -57,7 +53,7 @@ function installPhase(ctx: HostContext, state: AgentState): Phase {
       apt.packages(['nodejs']),
       files.directory(AGENT_DIR),
       // Not secret, but megabytes of bundled code: never diffed or read back.
-      files.file(AGENT_BUNDLE, state.bundle ?? '', {
+      files.file(AGENT_BUNDLE, state.bundle, {
         title: 'The agent (built from src/agent)',
         secret: true,
         notify: [restart],
@@ -88,14 +84,10 @@ export const agent: Component<AgentState> = {
   description:
     'the agent: DNS health failover and the cluster certificate (when DNS_PROVIDER is set)',
   async prepare(ctx) {
-    if (!wantsAgent(ctx)) return { bundle: undefined, caBundle: undefined };
     const ca = ctx.config.acme?.caBundle;
     return { bundle: await agentBundle(), caBundle: ca ? readFileSync(ca, 'utf8') : undefined };
   },
-  phases: (ctx, state) =>
-    wantsAgent(ctx)
-      ? [installPhase(ctx, state)]
-      : [{ title: 'No Shoestring agent (DNS_PROVIDER=none)', steps: removalSteps() }],
+  phases: (ctx, state) => [installPhase(ctx, state)],
   teardown: (ctx) => [
     {
       title: 'Remove the Shoestring agent and the certificate',

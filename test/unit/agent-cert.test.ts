@@ -114,7 +114,7 @@ test("agent configuration: from .env, round trip of the provider's secret, still
     },
     '.env',
   );
-  const text = JSON.stringify(agentConfig(config, 's1', undefined));
+  const text = JSON.stringify(agentConfig(config, 's1', '10.88.0.1', undefined));
   const back = parseAgentConfig(text, 'agent.json');
   assert.is(back.host, 's1');
   assert.equal(back.authoritative, ['10.1.2.3']);
@@ -123,7 +123,7 @@ test("agent configuration: from .env, round trip of the provider's secret, still
   assert.is(dns.provider, 'powerdns');
   if (dns.provider === 'powerdns') assert.is(dns.apiKey.reveal(), 'pdns-secret-key-42');
   assert.not.match(redact(text), /pdns-secret-key-42/);
-  assert.throws(() => parseAgentConfig('{"host":"s1"}', 'agent.json'), /domain is missing/);
+  assert.throws(() => parseAgentConfig('{"host":"s1"}', 'agent.json'), /private is missing/);
   assert.throws(() => parseAgentConfig('nope', 'agent.json'), /agent\.json: not JSON/);
 });
 

@@ -1,0 +1,173 @@
+/**
+ * Every server: notice within a fraction of a second that another server went silent (died, or
+ * cut off: nothing answers, not even a reset) and tell the local uWSGI fastrouter to stop sending
+ * requests to that server's app instances (an unsubscribe datagram per instance, the same
+ * message an instance sends when it leaves). Without this the fastrouter keeps picking a dead
+ * instance until its subscription tolerance runs out, and each such request fails after the
+ * fastrouter's timeout (Apache cannot send it again).
+ *
+ * Liveness: the agents ping each other over the private network (UDP, every 100 ms). A server
+ * from which no answer came for 400 ms is silent. A false alarm (a busy agent) costs nothing: the
+ * instances announce themselves every second and are back at once.
+ */
+import { createSocket, type Socket } from 'node:dgram';
+import { connect } from 'node:net';
+
+export const MESH_PORT = 7001;
+export const PING_EVERY_MS = 100;
+export const SILENT_AFTER_MS = 400;
+
+/** uWSGI's subscription packet: header (modifier1 224, body size, modifier2 = command) + body. */
+export function subscriptionPacket(key: string, address: string, unsubscribe: boolean): Buffer {
+  const kv = (k: string, v: string): Buffer => {
+    const kb = Buffer.from(k);
+    const vb = Buffer.from(v);
+    const b = Buffer.alloc(4 + kb.length + vb.length);
+    b.writeUInt16LE(kb.length, 0);
+    kb.copy(b, 2);
+    b.writeUInt16LE(vb.length, 2 + kb.length);
+    vb.copy(b, 4 + kb.length);
+    return b;
+  };
+  const body = Buffer.concat([kv('key', key), kv('address', address)]);
+  const head = Buffer.alloc(4);
+  head.writeUInt8(224, 0);
+  head.writeUInt16LE(body.length, 1);
+  head.writeUInt8(unsubscribe ? 1 : 0, 3);
+  return Buffer.concat([head, body]);
+}
+
+export interface RouterNode {
+  readonly key: string;
+  /** ip:port */
+  readonly node: string;
+}
+
+/** Pure: the fastrouter stats JSON → (key, node) pairs. */
+export function routerNodes(stats: string): RouterNode[] {
+  try {
+    const s = JSON.parse(stats) as {
+      subscriptions?: { key?: string; nodes?: { name?: string }[] }[];
+    };
+    return (s.subscriptions ?? []).flatMap((sub) =>
+      (sub.nodes ?? []).flatMap((n) => (sub.key && n.name ? [{ key: sub.key, node: n.name }] : [])),
+    );
+  } catch {
+    return [];
+  }
+}
+
+/** Pure: which peers are silent at `now`, given when each last answered (never: not judged). */
+export function silentPeers(
+  lastHeard: ReadonlyMap<string, number>,
+  now: number,
+  silentAfter = SILENT_AFTER_MS,
+): string[] {
+  return [...lastHeard].filter(([, t]) => now - t > silentAfter).map(([p]) => p);
+}
+
+function readStats(port: number): Promise<string> {
+  return new Promise((resolve) => {
+    let text = '';
+    const s = connect({ host: '127.0.0.1', port }, () => undefined);
+    s.setTimeout(1000, () => s.destroy());
+    s.on('data', (d: Buffer) => (text += d.toString()));
+    s.on('close', () => resolve(text));
+    s.on('error', () => resolve(''));
+  });
+}
+
+export interface MeshOptions {
+  /** This server's private address. */
+  readonly self: string;
+  readonly statsPort: number;
+  readonly subscriptionPort: number;
+  readonly log: (line: string) => void;
+}
+
+export class MeshWatch {
+  #socket: Socket | undefined;
+  #peers: string[] = [];
+  readonly #lastHeard = new Map<string, number>();
+  readonly #silent = new Set<string>();
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly o: MeshOptions) {}
+
+  /** Listens on the private address (fails while it is not up yet: call again). */
+  start(): Promise<void> {
+    const socket = createSocket('udp4');
+    socket.on('message', (msg, from) => {
+      const text = msg.toString();
+      if (text.startsWith('ping ')) socket.send(`pong ${text.slice(5)}`, from.port, from.address);
+      else if (text.startsWith('pong ')) this.#heard(from.address);
+    });
+    return new Promise((resolve, reject) => {
+      socket.once('error', (e) => {
+        socket.close();
+        reject(e);
+      });
+      socket.bind(MESH_PORT, this.o.self, () => {
+        socket.removeAllListeners('error');
+        socket.on('error', (e) => this.o.log(`mesh: ${e.message}`));
+        this.#socket = socket;
+        this.#timer = setInterval(() => void this.#tick(), PING_EVERY_MS);
+        resolve();
+      });
+    });
+  }
+
+  stop(): void {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#socket?.close();
+    this.#socket = undefined;
+  }
+
+  #send(data: string | Buffer, port: number, address: string): void {
+    this.#socket?.send(data, port, address);
+  }
+
+  /** The other servers' private addresses (from etcd; refreshed by the caller). */
+  set peers(list: readonly string[]) {
+    this.#peers = list.filter((p) => p !== this.o.self);
+    for (const p of [...this.#lastHeard.keys()]) {
+      if (!this.#peers.includes(p)) {
+        this.#lastHeard.delete(p);
+        this.#silent.delete(p);
+      }
+    }
+  }
+
+  #heard(peer: string): void {
+    if (!this.#peers.includes(peer)) return;
+    this.#lastHeard.set(peer, Date.now());
+    if (this.#silent.delete(peer)) this.o.log(`mesh: ${peer} answers again`);
+  }
+
+  async #tick(): Promise<void> {
+    const now = Date.now();
+    for (const p of this.#peers) this.#send(`ping ${now}`, MESH_PORT, p);
+    const silent = silentPeers(this.#lastHeard, now);
+    const fresh = silent.filter((p) => !this.#silent.has(p));
+    for (const p of fresh) this.#silent.add(p);
+    // Newly silent: at once. Still silent: once a second, in case an announcement got through.
+    if (fresh.length > 0 || (this.#silent.size > 0 && now % 1000 < PING_EVERY_MS)) {
+      await this.#unsubscribe([...this.#silent], fresh);
+    }
+  }
+
+  async #unsubscribe(peers: readonly string[], fresh: readonly string[]): Promise<void> {
+    const nodes = routerNodes(await readStats(this.o.statsPort)).filter((n) =>
+      peers.some((p) => n.node.startsWith(`${p}:`)),
+    );
+    for (const n of nodes) {
+      this.#send(subscriptionPacket(n.key, n.node, true), this.o.subscriptionPort, this.o.self);
+    }
+    for (const p of fresh) {
+      const mine = nodes.filter((n) => n.node.startsWith(`${p}:`));
+      this.o.log(
+        `mesh: ${p} silent for ${SILENT_AFTER_MS} ms: ${mine.length} instance(s) taken off the local fastrouter (${mine.map((n) => n.key).join(', ') || 'none subscribed'})`,
+      );
+    }
+  }
+}

@@ -1,0 +1,54 @@
+/** The mesh watch's pure parts: uWSGI's (un)subscription packet, the router's nodes, silence. */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { routerNodes, silentPeers, subscriptionPacket } from '../../src/agent/mesh.ts';
+
+test('unsubscribe packet: modifier1 224, body size, modifier2 1, then key and address', () => {
+  const p = subscriptionPacket('app1.example.test', '10.88.0.3:3100', true);
+  assert.is(p.readUInt8(0), 224);
+  assert.is(p.readUInt16LE(1), p.length - 4);
+  assert.is(p.readUInt8(3), 1);
+  // Body: [len16 "key"][len16 value][len16 "address"][len16 value], little endian.
+  let o = 4;
+  const read = (): string => {
+    const n = p.readUInt16LE(o);
+    const s = p.subarray(o + 2, o + 2 + n).toString();
+    o += 2 + n;
+    return s;
+  };
+  assert.equal(
+    [read(), read(), read(), read()],
+    ['key', 'app1.example.test', 'address', '10.88.0.3:3100'],
+  );
+  assert.is(o, p.length);
+  assert.is(subscriptionPacket('k', 'a:1', false).readUInt8(3), 0);
+});
+
+test("router nodes from the fastrouter's stats; garbage gives none", () => {
+  const stats = JSON.stringify({
+    subscriptions: [
+      { key: 'app1.example.test', nodes: [{ name: '10.88.0.1:3100' }, { name: '10.88.0.2:3100' }] },
+      { key: 'app2.example.test', nodes: [{ name: '10.88.0.2:3101' }] },
+      { key: 'empty', nodes: [] },
+    ],
+  });
+  assert.equal(routerNodes(stats), [
+    { key: 'app1.example.test', node: '10.88.0.1:3100' },
+    { key: 'app1.example.test', node: '10.88.0.2:3100' },
+    { key: 'app2.example.test', node: '10.88.0.2:3101' },
+  ]);
+  assert.equal(routerNodes(''), []);
+  assert.equal(routerNodes('{"subscriptions":null}'), []);
+});
+
+test('silent: not heard for more than 400 ms; a peer never heard is not judged', () => {
+  const heard = new Map([
+    ['10.88.0.2', 1000],
+    ['10.88.0.3', 1500],
+  ]);
+  assert.equal(silentPeers(heard, 1400), []);
+  assert.equal(silentPeers(heard, 1401), ['10.88.0.2']);
+  assert.equal(silentPeers(heard, 2000), ['10.88.0.2', '10.88.0.3']);
+});
+
+test.run();
