@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { repoRoot } from '../src/lab/paths.ts';
 import { formatSummary, startRequestLoop, summarize } from '../test/lab/request-loop.ts';
+import { labCa, labTlsOn } from '../test/lab/stack-checks.ts';
 import { labServersFile } from './servers-file.ts';
 
 const { values } = parseArgs({
@@ -69,7 +70,13 @@ const domain = /^DOMAIN=(.*)$/m.exec(readFileSync(envPath, 'utf8'))?.[1] ?? 'sho
 const host = `app1.${domain}`;
 
 for (let round = 1; round <= Number(values.rounds); round++) {
-  const loop = startRequestLoop({ addresses: [s1, s2], host, intervalMs: interval });
+  const loop = startRequestLoop({
+    addresses: [s1, s2],
+    host,
+    intervalMs: interval,
+    // Over HTTPS once the sites have their certificate (plain HTTP then only redirects).
+    ...(labTlsOn() ? { https: { ca: await labCa() } } : {}),
+  });
   await sleep(sec(values.before));
   const cut = loop.mark('partition');
   run('scripts/lab.ts', ['partition', 's3']);

@@ -59,7 +59,31 @@ export class CertInstaller {
 
   async round(): Promise<void> {
     const kv = await this.etcd.get(KEYS.certificate);
-    if (!kv || kv.modRevision === this.#revision) return;
+    if (!kv) return;
+    if (kv.modRevision !== this.#revision) await this.#fromEtcd(kv.modRevision);
+    await this.#ensureNginxListens();
+  }
+
+  /**
+   * nginx listens on 443 through our snippet: present whenever a certificate is installed (also
+   * after WEB_SERVER changed to nginx, when the certificate itself did not change).
+   */
+  async #ensureNginxListens(): Promise<void> {
+    if (this.web !== 'nginx' || !CertInstaller.installed()) return;
+    if (readOr(NGINX_TLS_SNIPPET) === nginxSnippet()) return;
+    writeAtomic(NGINX_TLS_SNIPPET, nginxSnippet(), 0o644);
+    try {
+      await run('nginx', ['-t', '-q']);
+    } catch (e) {
+      rmSync(NGINX_TLS_SNIPPET, { force: true });
+      throw new Error(`nginx refused the TLS listener (${(e as Error).message.split('\n')[0]})`);
+    }
+    await run('systemctl', ['reload', 'nginx']);
+    this.log('nginx now listens on 443 with the cluster certificate');
+  }
+
+  async #fromEtcd(revision: number): Promise<void> {
+    const kv = { modRevision: revision };
     const stored = await storedCertificate(this.etcd);
     if (!stored) return;
     if (readOr(TLS_CERT) === stored.cert && readOr(TLS_KEY) === stored.key) {

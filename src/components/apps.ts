@@ -10,6 +10,7 @@ import { apt, files, shell, type Step } from '../plan/steps/index.ts';
 import { q } from '../ssh/quote.ts';
 import { render } from '../templates.ts';
 import { PORTS } from './ports.ts';
+import { localStatus } from './web.ts';
 import type { Component, HostContext } from './types.ts';
 import { ANNOUNCE_EVERY, SUBSCRIPTION_TOLERANCE, VASSALS_DIR } from './uwsgi.ts';
 
@@ -119,12 +120,7 @@ export function appsPhase(ctx: HostContext, apps: readonly App[]): Phase {
 export function appsGate(ctx: HostContext): Gate {
   return {
     title: 'apps gate',
-    probe: ctx.apps
-      .map(
-        (a) =>
-          `echo "${a.name} $(curl -s -o /dev/null -m 5 -w '%{http_code}' -H ${q(`Host: ${a.key}`)} http://127.0.0.1/ || true)"`,
-      )
-      .join('\n'),
+    probe: ctx.apps.map((a) => `echo "${a.name} $(${localStatus(a.key)})"`).join('\n'),
     verdict: (out) => {
       const failing = out.split('\n').filter((l) => l.trim() !== '' && !l.endsWith(' 200'));
       return failing.length === 0

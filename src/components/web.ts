@@ -8,7 +8,8 @@
 import type { WebServer } from '../config/env.ts';
 import type { Gate, Phase } from '../plan/phase.ts';
 import { apache, apt, files, nginx, systemd, type Notify, type Step } from '../plan/steps/index.ts';
-import { TLS_CERT, TLS_DIR, TLS_KEY } from '../agent/keys.ts';
+import { NGINX_TLS_SNIPPET, TLS_CERT, TLS_DIR, TLS_KEY } from '../agent/keys.ts';
+import { q } from '../ssh/quote.ts';
 import { render } from '../templates.ts';
 import { PORTS } from './ports.ts';
 import type { Component, HostContext } from './types.ts';
@@ -36,6 +37,7 @@ function siteData(domain: string, hostname: string) {
     tlsDir: TLS_DIR,
     tlsCert: TLS_CERT,
     tlsKey: TLS_KEY,
+    nginxTls: NGINX_TLS_SNIPPET,
   };
 }
 
@@ -101,6 +103,17 @@ export function webPhase(ctx: HostContext): Phase {
         : nginxSteps(domain, ctx.self.hostname)),
     ],
   };
+}
+
+/**
+ * Shell printing the status code of GET https://<host><path> through this server's own front
+ * once the cluster certificate is installed (plain HTTP redirects then), http:// before. Local
+ * and about the answer, not about trust: the certificate is not checked here.
+ */
+export function localStatus(host: string, path = '/'): string {
+  const https = `curl -sk -o /dev/null -m 5 -w '%{http_code}' --resolve ${q(`${host}:443:127.0.0.1`)} ${q(`https://${host}${path}`)}`;
+  const http = `curl -s -o /dev/null -m 5 -w '%{http_code}' -H ${q(`Host: ${host}`)} ${q(`http://127.0.0.1${path}`)}`;
+  return `{ if [ -s ${TLS_CERT} ]; then ${https}; else ${http}; fi || true; }`;
 }
 
 /** `/healthz` through the front answers 200. */

@@ -9,6 +9,7 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { localStatus } from '../../src/components/web.ts';
 import { on } from './helpers.ts';
 import { labUp, runCommand, totals } from './provision-helpers.ts';
 import {
@@ -52,10 +53,7 @@ async function forge(from: string, server: string, key: string, node: string): P
 
 /** The status code s1's front answers for `host` (curl on s1 itself: the front is local). */
 async function codeFor(server: string, host: string): Promise<string> {
-  const r = await on(
-    server,
-    `curl -s -o /dev/null -m 5 -w '%{http_code}' -H 'Host: ${host}' http://127.0.0.1/`,
-  );
+  const r = await on(server, localStatus(host));
   return r.out.trim();
 }
 

@@ -29,6 +29,8 @@ export interface LoopOptions {
   readonly timeoutMs?: number;
   /** Connect timeout to the front itself (default 2 000). */
   readonly connectTimeoutMs?: number;
+  /** HTTPS (port 443), trusting `ca`: the lab's sites once their certificate is installed. */
+  readonly https?: { readonly ca: Buffer };
 }
 
 export interface LoopResult {
@@ -82,8 +84,8 @@ export function startRequestLoop(opts: LoopOptions): RequestLoop {
   const spec = {
     name: opts.host,
     path: opts.path ?? '/',
-    https: false,
-    ca: undefined,
+    https: opts.https !== undefined,
+    ca: opts.https?.ca,
     connectTimeoutMs: opts.connectTimeoutMs ?? 2000,
     timeoutMs: opts.timeoutMs ?? 15_000,
   };

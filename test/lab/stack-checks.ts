@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'dotenv';
 import { parseEtcdctlStatus } from '../../src/etcd/status.ts';
+import { pebbleRoot } from '../../src/lab/pebble.ts';
 import { guardAddress } from '../../src/watch/guard.ts';
 import { requestOnce } from '../../src/watch/request.ts';
 import type { RequestResult } from '../../src/watch/summary.ts';
@@ -62,13 +63,32 @@ export function changeList(res: CommandResult): string[] {
     .map((e) => `${String(e['host'])}: ${String(e['summary'])}`);
 }
 
-/** GET http://<host>/ through the front at `address` (port 80). */
+let root: Promise<Buffer> | undefined;
+
+/** The lab ACME CA's root (it signs the sites' certificate), fetched once per run. */
+export function labCa(): Promise<Buffer> {
+  const env = parse(readFileSync('.lab/.env'));
+  root ??= pebbleRoot(env['LAB_DNS'] ?? '').then((pem) => Buffer.from(pem));
+  return root;
+}
+
+/** The lab's sites are on HTTPS (its settings have a DNS provider and TLS on). */
+export function labTlsOn(): boolean {
+  const env = parse(readFileSync('.lab/.env'));
+  return (env['DNS_PROVIDER'] ?? 'none') !== 'none' && env['TLS'] !== 'off';
+}
+
+/**
+ * GET http://<host>/ through the front at `address`; when it redirects to HTTPS (the cluster
+ * certificate is installed), the same over HTTPS at the same address, checked against the lab
+ * CA's root.
+ */
 export async function get(address: string, host: string, path = '/'): Promise<RequestResult> {
   await guardAddress(address);
-  return requestOnce(
-    { name: host, path, https: false, ca: undefined, connectTimeoutMs: 2000, timeoutMs: 8000 },
-    [address],
-  );
+  const spec = { name: host, path, connectTimeoutMs: 2000, timeoutMs: 8000 };
+  const plain = await requestOnce({ ...spec, https: false, ca: undefined }, [address]);
+  if (plain.code !== 301) return plain;
+  return requestOnce({ ...spec, https: true, ca: await labCa() }, [address]);
 }
 
 /** The status and body, with curl on the host (after get() asserted the lab bridge). */
@@ -78,8 +98,12 @@ export async function curlBody(
   path = '/',
 ): Promise<{ code: string; body: string }> {
   await guardAddress(address);
-  const args = ['-s', '-m', '5', '-w', '\n%{http_code}', '--resolve', `${host}:80:${address}`];
-  const out = spawnSync('curl', [...args, `http://${host}${path}`], {
+  const ca = join(tmpdir(), 'shoestring-lab-acme-root.pem');
+  writeFileSync(ca, await labCa());
+  // Follows the redirect to HTTPS at the same address, as a browser would.
+  const args = ['-s', '-L', '-m', '5', '-w', '\n%{http_code}', '--cacert', ca];
+  const resolve = ['--resolve', `${host}:80:${address}`, '--resolve', `${host}:443:${address}`];
+  const out = spawnSync('curl', [...args, ...resolve, `http://${host}${path}`], {
     encoding: 'utf8',
     timeout: 15_000,
   }).stdout;

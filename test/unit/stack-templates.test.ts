@@ -113,11 +113,11 @@ test('nginx site: key from $host after uwsgi_params, 503 for a dead health check
   assert.match(text, /error_page 500 502 503 504 =503 @unhealthy;/);
 });
 
-test("nginx site: 443 comes from the agent's snippet; plain HTTP redirects only with a certificate", () => {
+test("nginx site: 443 comes from the agent's snippet; plain HTTP redirects only once it listens on 443", () => {
   const text = nginxSite('example.test', 's1');
   assert.match(text, /include \/etc\/shoestring\/tls\/nginx-\*\.conf;/);
   const root = text.slice(text.indexOf('location / {'));
-  assert.match(root, /if \(-f \/etc\/shoestring\/tls\/fullchain\.pem\)/);
+  assert.match(root, /if \(-f \/etc\/shoestring\/tls\/nginx-listen\.conf\)/);
   assert.match(root, /if \(\$to_https = ch\) \{\s*return 301 https:\/\/\$host\$request_uri;/);
   // The health check location never redirects.
   const health = text.slice(
