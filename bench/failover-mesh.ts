@@ -6,11 +6,12 @@
  * s3`: its packets are dropped, nothing answers), the loop runs --during s more, s3 is healed and
  * the loop runs --after s. Prints the failures and latency for each period, and with --verbose
  * every failed or slow request with its time relative to the partition.
- * Run: node --import tsx bench/failover-mesh.ts [--boot] [--nginx] [--rounds 1]
+ * Run: node --import tsx bench/failover-mesh.ts [--boot] [--nginx] [--rounds 1] [--no-agent]
+ *   --no-agent: stop the Shoestring agents while measuring (no mesh watch), to compare with.
  *   --boot: take the lab down, boot 3 servers and provision them first (--nginx: WEB_SERVER=nginx)
  *   without --boot: uses the lab as it is (3 servers, provisioned).
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,6 +31,7 @@ const { values } = parseArgs({
     during: { type: 'string', default: '30' },
     after: { type: 'string', default: '15' },
     verbose: { type: 'boolean', default: false },
+    'no-agent': { type: 'boolean', default: false },
   },
 });
 const interval = Number(values.interval);
@@ -47,6 +49,20 @@ function run(script: string, args: string[]): string {
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** A command in the background: a synchronous one would hold the loop back, then burst. */
+function runAsync(script: string, args: string[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
+      cwd: repoRoot,
+      stdio: 'ignore',
+    });
+    child.on('error', reject);
+    child.on('close', (code) =>
+      code === 0 ? resolve() : reject(new Error(`${script} ${args.join(' ')}: exit ${code}`)),
+    );
+  });
+}
 const envPath = join(repoRoot, '.lab/.env');
 
 if (values.boot) {
@@ -69,6 +85,16 @@ const [s1 = '', s2 = ''] = addresses;
 const domain = /^DOMAIN=(.*)$/m.exec(readFileSync(envPath, 'utf8'))?.[1] ?? 'shoestring.test';
 const host = `app1.${domain}`;
 
+// --no-agent: the agents stopped for the measurement (no mesh watch), to compare with.
+const agents = (action: 'stop' | 'start'): void => {
+  for (const name of ['s1', 's2', 's3'])
+    run('scripts/lab.ts', ['ssh', name, `systemctl ${action} shoestring-agent`]);
+};
+if (values['no-agent']) agents('stop');
+process.on('exit', () => {
+  if (values['no-agent']) agents('start');
+});
+
 for (let round = 1; round <= Number(values.rounds); round++) {
   const loop = startRequestLoop({
     addresses: [s1, s2],
@@ -79,10 +105,10 @@ for (let round = 1; round <= Number(values.rounds); round++) {
   });
   await sleep(sec(values.before));
   const cut = loop.mark('partition');
-  run('scripts/lab.ts', ['partition', 's3']);
+  await runAsync('scripts/lab.ts', ['partition', 's3']);
   await sleep(sec(values.during));
   const heal = loop.mark('heal');
-  run('scripts/lab.ts', ['heal', 's3']);
+  await runAsync('scripts/lab.ts', ['heal', 's3']);
   await sleep(sec(values.after));
   const results = await loop.stop();
   const line = (label: string, from: number, to: number): void =>

@@ -8,6 +8,7 @@
  * up on the dead server). After the heal, s3 serves again and a loop through all three fronts is
  * clean.
  */
+import { spawn } from 'node:child_process';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { labUp, runCommand } from './provision-helpers.ts';
@@ -36,6 +37,22 @@ function lab(...args: string[]): void {
   assert.is(r.status, 0, r.stdout + r.stderr);
 }
 
+/**
+ * The same in the background: a synchronous command would stop the request loop for its second
+ * and then let the held-back requests out in one burst, right at the partition.
+ */
+function labAsync(...args: string[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/lab.ts', ...args], {
+      stdio: 'ignore',
+    });
+    child.on('error', reject);
+    child.on('close', (code) =>
+      code === 0 ? resolve() : reject(new Error(`lab ${args.join(' ')}: exit ${code}`)),
+    );
+  });
+}
+
 /** Runs the loop through s1 and s2, partitions s3 for PARTITION_MS, heals it. */
 async function partitionS3(): Promise<{ results: LoopResult[]; cut: number; heal: number }> {
   const [s1 = '', s2 = ''] = addrs;
@@ -48,7 +65,7 @@ async function partitionS3(): Promise<{ results: LoopResult[]; cut: number; heal
   try {
     await sleep(2000);
     const cut = loop.mark('partition');
-    lab('partition', 's3');
+    await labAsync('partition', 's3');
     await sleep(PARTITION_MS);
     const heal = loop.mark('heal');
     return { results: await loop.stop(), cut, heal };

@@ -189,6 +189,30 @@ test('HTTPS on every server with the same certificate; HTTP redirects except /he
     0,
   );
   assert.is.not((await on(s1, 'runuser -u www-data -- cat /etc/shoestring/agent.json')).code, 0);
+  // status shows the duty holder, every server in DNS, the certificate installed everywhere.
+  const st = runCommand('scripts/status.ts', ['--lab', '--json'], 60_000);
+  assert.is(st.status, 0, st.stdout + st.stderr);
+  const cluster = (
+    JSON.parse(st.stdout) as {
+      cluster: {
+        holder: { host: string };
+        dns: { published: string[] };
+        certificate: { serial: string; domains: string[] };
+        installed: Record<string, string>;
+      };
+    }
+  ).cluster;
+  assert.match(cluster.holder.host, /^s\d$/);
+  assert.equal([...cluster.dns.published].sort(), [...addrs].sort());
+  assert.equal([...cluster.certificate.domains].sort(), [DOMAIN(), `*.${DOMAIN()}`].sort());
+  assert.equal(
+    Object.values(cluster.installed),
+    addrs.map(() => cluster.certificate.serial),
+  );
+  assert.not.match(st.stdout, /PRIVATE KEY/);
+  const text = runCommand('scripts/status.ts', ['--lab'], 60_000).stdout;
+  assert.match(text, /agent duties: held by s\d/);
+  assert.match(text, /installed on every server/);
 });
 
 test('a silent failure (partition): out of DNS within 20 s, back within 20 s of heal', async () => {

@@ -3,7 +3,10 @@
  * server leaves etcd, its services stop, the other two keep serving, and a provision of the
  * remaining two converges.
  */
+import { readFileSync } from 'node:fs';
+import { parse } from 'dotenv';
 import { test } from 'uvu';
+import { labDnsProvider } from '../../src/lab/dns.ts';
 import * as assert from 'uvu/assert';
 import { on } from './helpers.ts';
 import { labUp, runCommand, totals } from './provision-helpers.ts';
@@ -81,6 +84,15 @@ test('destroy --yes: the server leaves etcd, stops its services; the rest keep s
     const r = await get(s1, `${app}.${DOMAIN()}`);
     assert.is(r.code, 200, `${app} through s1 after destroying s3`);
   }
+  // Its records left DNS (before it was torn down), the others' stayed; its agent is gone.
+  const env = parse(readFileSync('.lab/.env'));
+  const dns = labDnsProvider(env['LAB_DNS'] ?? '', DOMAIN(), env['PDNS_API_KEY'] ?? '');
+  const left = await dns.listA(`*.${DOMAIN()}`);
+  assert.not.ok(left.includes(s3), left.join(' '));
+  assert.ok(left.includes(s1), left.join(' '));
+  assert.equal(await dns.listA(DOMAIN()), left);
+  assert.match(res.stdout, /changed \*\.\S+: -\S+ \(drain/);
+  assert.is((await on(s3, 'systemctl is-active shoestring-agent || true')).out.trim(), 'inactive');
 });
 
 test('a provision of the remaining servers converges and then reports 0 changes', () => {
