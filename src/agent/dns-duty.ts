@@ -9,10 +9,9 @@ import { recordChanges } from '../dns/provider.ts';
 import type { AgentConfig } from './config.ts';
 import type { EtcdGateway } from './etcd-gateway.ts';
 import { applyRound, wantedAddresses, type HealthBook, type HealthChange } from './health.ts';
-import { KEYS } from './keys.ts';
+import { KEYS, PEERS_PREFIX } from './keys.ts';
 import { probeHealthz } from './probe.ts';
 
-export const PEERS_PREFIX = '/shoestring/network/peers/';
 /** The provider is asked for its records at most this often (and after any edit). */
 const LIST_EVERY_MS = 15_000;
 const CHANGES_KEPT = 50;

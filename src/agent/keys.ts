@@ -11,6 +11,9 @@ export const TLS_KEY = `${TLS_DIR}/privkey.pem`;
 /** nginx includes `nginx-*.conf` from TLS_DIR: present only once a certificate is installed. */
 export const NGINX_TLS_SNIPPET = `${TLS_DIR}/nginx-listen.conf`;
 
+/** Each server's place on the private network (written by provision's peers component). */
+export const PEERS_PREFIX = '/shoestring/network/peers/';
+
 export const KEYS = {
   holder: '/shoestring/agent/holder',
   dnsState: '/shoestring/dns/state',

@@ -12,12 +12,11 @@ import { dnsProviderFor } from '../dns/provider.ts';
 import { redact } from '../redact.ts';
 import { CertDuty } from './cert-duty.ts';
 import { CertInstaller } from './cert-install.ts';
-import { AGENT_CONFIG } from './keys.ts';
+import { AGENT_CONFIG, PEERS_PREFIX } from './keys.ts';
 import { DnsDuty } from './dns-duty.ts';
 import { Election } from './election.ts';
 import { EtcdGateway } from './etcd-gateway.ts';
 import { MeshWatch } from './mesh.ts';
-import { PEERS_PREFIX } from './dns-duty.ts';
 import { deserializeDns, parseAgentConfig } from './config.ts';
 
 const log = (line: string): void => {

@@ -5,13 +5,14 @@
  * reads the keys from the servers (every one answers preflight); the records are for what reads
  * the cluster's state without SSH (status, the agent).
  */
+import { PEERS_PREFIX } from '../agent/keys.ts';
 import { ETCDCTL } from '../etcd/remote.ts';
 import { WG_KEY } from '../network/survey.ts';
 import { shell, type Step } from '../plan/steps/index.ts';
 import { q } from '../ssh/quote.ts';
 import type { Component, HostContext } from './types.ts';
 
-export const PEERS_PREFIX = '/shoestring/network/peers/';
+export { PEERS_PREFIX };
 const ASK = '--dial-timeout=2s --command-timeout=5s';
 
 /**
