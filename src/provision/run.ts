@@ -118,14 +118,18 @@ async function rollOut(
       if (outcome.error) throw outcome.error;
     },
   };
-  // The DNS provider answers (and accepts the credentials) before anything changes.
-  const dns = await ProvisionDns.start({
-    config: ctx.config,
-    servers: cluster,
-    query: io.query,
-    reporter,
-    dryRun: options.dryRun,
-  });
+  // The DNS provider answers (and accepts the credentials) before anything changes. A run of
+  // some components only (--only) leaves DNS alone unless it includes the web front.
+  const withWeb = options.components.some((c) => c.name === 'web');
+  const dns = !withWeb
+    ? undefined
+    : await ProvisionDns.start({
+        config: ctx.config,
+        servers: cluster,
+        query: io.query,
+        reporter,
+        dryRun: options.dryRun,
+      });
   const states = new Map<Component, unknown>();
   for (const c of options.components) if (c.prepare) states.set(c, await c.prepare(ctx, io));
 
