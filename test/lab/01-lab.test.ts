@@ -52,6 +52,7 @@ test('up boots 3 servers and writes the lab files', () => {
     'PDNS_API_URL',
     'PDNS_API_KEY',
     'PDNS_ZONE',
+    'DNS_DRAIN_SECONDS',
     'ACME_DIRECTORY_URL',
     'ACME_CA_BUNDLE',
     'ACME_EMAIL',
