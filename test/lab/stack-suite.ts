@@ -4,6 +4,7 @@
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { silentFailureCheck } from './failover-checks.ts';
 import { on } from './helpers.ts';
 import { labUp, runCommand } from './provision-helpers.ts';
 import {
@@ -187,6 +188,10 @@ export function stackSuite(title: string, env: () => string, web: 'apache' | 'ng
         ]);
       }
     },
+  );
+
+  s('a silent failure of s3: ≤ 1 % of requests through the others fail, none after 5 s', (ctx) =>
+    silentFailureCheck(ctx.addresses, web),
   );
 
   s('status.ts: every server healthy, one leader', () => {
