@@ -118,3 +118,13 @@ export function parseAgentConfig(text: string, file: string): AgentConfig {
   }
   return c as AgentConfig;
 }
+
+/** Pure: the members an etcd proxy forwards to, from its env file (undefined: not a proxy). */
+export function proxyEndpoints(envText: string | undefined): string[] | undefined {
+  const line = /^ETCD_PROXY_ENDPOINTS=(.*)$/m.exec(envText ?? '')?.[1];
+  const list = (line ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => /^https:\/\/\S+$/.test(s));
+  return list.length > 0 ? list : undefined;
+}

@@ -56,14 +56,18 @@ export function parseKvs(kvs: RawKv[] | undefined): KeyValue[] {
 
 export class EtcdGateway {
   readonly #agent: Agent;
-  readonly #url: URL;
+  /** The endpoint that answered last (tried first). */
+  #preferred: string | undefined;
 
+  /**
+   * `endpoints` is asked before every call (a server's list can change under the agent: an
+   * etcd proxy's members); they are tried in turn, the last one that answered first.
+   */
   constructor(
-    endpoint: string,
+    private readonly endpoints: () => readonly string[],
     tls: EtcdTls,
     readonly timeoutMs = 3000,
   ) {
-    this.#url = new URL(endpoint);
     this.#agent = new Agent({
       ca: readFileSync(tls.ca),
       cert: readFileSync(tls.cert),
@@ -72,14 +76,31 @@ export class EtcdGateway {
     });
   }
 
-  /** One gateway call; any transport failure or non-200 answer is EtcdUnavailable. */
-  post<T>(path: string, body: unknown): Promise<T> {
+  /** One gateway call, to the first endpoint that answers; else EtcdUnavailable. */
+  async post<T>(path: string, body: unknown): Promise<T> {
+    const list = [...this.endpoints()];
+    const first = this.#preferred !== undefined ? list.indexOf(this.#preferred) : -1;
+    const order = first > 0 ? [...list.slice(first), ...list.slice(0, first)] : list;
+    let last: unknown = new EtcdUnavailable('no etcd endpoint');
+    for (const endpoint of order) {
+      try {
+        const answer = await this.#postTo<T>(new URL(endpoint), path, body);
+        this.#preferred = endpoint;
+        return answer;
+      } catch (e) {
+        last = e;
+      }
+    }
+    throw last;
+  }
+
+  #postTo<T>(url: URL, path: string, body: unknown): Promise<T> {
     const data = JSON.stringify(body);
     return new Promise<T>((resolve, reject) => {
       const req = request(
         {
-          host: this.#url.hostname,
-          port: this.#url.port,
+          host: url.hostname,
+          port: url.port,
           path,
           method: 'POST',
           agent: this.#agent,

@@ -7,7 +7,8 @@
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CA_CERT, CLIENT_CERT, CLIENT_KEY } from '../etcd/pki.ts';
-import { ETCD_CLIENT } from '../etcd/remote.ts';
+import { ETCD_CLIENT, PROXY_ENV } from '../etcd/remote.ts';
+import { proxyEndpoints } from './config.ts';
 import { dnsProviderFor } from '../dns/provider.ts';
 import { redact } from '../redact.ts';
 import { CertDuty } from './cert-duty.ts';
@@ -46,10 +47,26 @@ async function every(
   }
 }
 
+/**
+ * Where this server reaches etcd's JSON gateway: its own member on loopback, or, on a server
+ * beyond the voters, the members its etcd proxy forwards to (the gRPC proxy has no gateway).
+ */
+function etcdEndpoints(): string[] {
+  return proxyEndpoints(readOr(PROXY_ENV)) ?? [ETCD_CLIENT];
+}
+
+function readOr(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
 async function main(): Promise<void> {
   const config = parseAgentConfig(readFileSync(AGENT_CONFIG, 'utf8'), AGENT_CONFIG);
   const dnsConfig = deserializeDns(config.dns);
-  const etcd = new EtcdGateway(ETCD_CLIENT, { ca: CA_CERT, cert: CLIENT_CERT, key: CLIENT_KEY });
+  const etcd = new EtcdGateway(etcdEndpoints, { ca: CA_CERT, cert: CLIENT_CERT, key: CLIENT_KEY });
   const election = new Election(etcd, config.host, config.election);
   const holding = (): boolean => election.holding();
   const provider = dnsProviderFor(dnsConfig);

@@ -6,16 +6,16 @@
  * instance until its subscription tolerance runs out, and each such request fails after the
  * fastrouter's timeout (Apache cannot send it again).
  *
- * Liveness: the agents ping each other over the private network (UDP, every 50 ms). A server
- * from which no answer came for 250 ms is silent. A false alarm (a busy agent) costs nothing: the
+ * Liveness: the agents ping each other over the private network (UDP, every 100 ms). A server
+ * from which no answer came for 300 ms is silent. A false alarm (a busy agent) costs nothing: the
  * instances announce themselves every second and are back at once.
  */
 import { createSocket, type Socket } from 'node:dgram';
 import { connect } from 'node:net';
 
 export const MESH_PORT = 7001;
-export const PING_EVERY_MS = 50;
-export const SILENT_AFTER_MS = 250;
+export const PING_EVERY_MS = 100;
+export const SILENT_AFTER_MS = 300;
 
 /** uWSGI's subscription packet: header (modifier1 224, body size, modifier2 = command) + body. */
 export function subscriptionPacket(key: string, address: string, unsubscribe: boolean): Buffer {

@@ -53,7 +53,38 @@ export function envFile(changes: Record<string, string>): string {
 }
 
 export function provision(args: readonly string[]): CommandResult {
-  return runCommand('provision.ts', ['--json', ...args]);
+  const t0 = Date.now();
+  const res = runCommand('provision.ts', ['--json', ...args]);
+  // DEBUG=1: how long each provision took, and its slowest waits (to find where a suite's time goes).
+  if (process.env['DEBUG']) {
+    const lines = res.stdout.split('\n').filter((l) => l.startsWith('{'));
+    const times = lines.map(
+      (l) =>
+        JSON.parse(l) as {
+          time: string;
+          type: string;
+          host?: string;
+          message?: string;
+          title?: string;
+        },
+    );
+    const gaps = times
+      .slice(1)
+      .map((e, i) => ({ gap: Date.parse(e.time) - Date.parse(times[i]?.time ?? e.time), e }));
+    gaps.sort((a, b) => b.gap - a.gap);
+    console.log(
+      `  provision ${args.join(' ')}: ${((Date.now() - t0) / 1000).toFixed(1)} s; slowest steps before: ${gaps
+        .slice(0, 4)
+        .map((g) =>
+          `${(g.gap / 1000).toFixed(1)} s → ${g.e.type} ${g.e.host ?? ''} ${g.e.title ?? g.e.message ?? ''}`.slice(
+            0,
+            140,
+          ),
+        )
+        .join(' | ')}`,
+    );
+  }
+  return res;
 }
 
 /** "host: summary" of every change a --json provision reported. */

@@ -6,7 +6,12 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { backoffSeconds, certInfo, keyMatches, renewalDue } from '../../src/agent/certificate.ts';
-import { agentConfig, deserializeDns, parseAgentConfig } from '../../src/agent/config.ts';
+import {
+  agentConfig,
+  deserializeDns,
+  parseAgentConfig,
+  proxyEndpoints,
+} from '../../src/agent/config.ts';
 import { parseKvs, prefixEnd } from '../../src/agent/etcd-gateway.ts';
 import { stillHolding } from '../../src/agent/election.ts';
 import { nginxSnippet } from '../../src/agent/cert-install.ts';
@@ -125,6 +130,13 @@ test("agent configuration: from .env, round trip of the provider's secret, still
   assert.not.match(redact(text), /pdns-secret-key-42/);
   assert.throws(() => parseAgentConfig('{"host":"s1"}', 'agent.json'), /private is missing/);
   assert.throws(() => parseAgentConfig('nope', 'agent.json'), /agent\.json: not JSON/);
+});
+
+test("on a proxy server the agent reaches the voters' gateways (the gRPC proxy has none)", () => {
+  const env = '# comment\nETCD_PROXY_ENDPOINTS=https://10.88.0.1:2379,https://10.88.0.2:2379\n';
+  assert.equal(proxyEndpoints(env), ['https://10.88.0.1:2379', 'https://10.88.0.2:2379']);
+  assert.is(proxyEndpoints(undefined), undefined);
+  assert.is(proxyEndpoints('ETCD_PROXY_ENDPOINTS=\n'), undefined);
 });
 
 test('nginx snippet: 443 with the certificate files', () => {
