@@ -86,6 +86,10 @@ export class DnsDuty {
         kv.key.slice(KEYS.drainPrefix.length),
       ),
     );
+    if (this.#published === undefined || now - this.#listedAt > LIST_EVERY_MS) {
+      this.#published = await this.dns.listA(`*.${domain}`);
+      this.#listedAt = now;
+    }
     const probes = await Promise.all(
       listed.map((s) =>
         probeHealthz(s.host, s.address, {
@@ -95,13 +99,9 @@ export class DnsDuty {
         }),
       ),
     );
-    const { book, changes } = applyRound(this.#book, probes, health, now);
+    const { book, changes } = applyRound(this.#book, probes, health, now, this.#published);
     this.#book = book;
     for (const c of changes) await this.#record(c, now);
-    if (this.#published === undefined || now - this.#listedAt > LIST_EVERY_MS) {
-      this.#published = await this.dns.listA(`*.${domain}`);
-      this.#listedAt = now;
-    }
     const wanted = wantedAddresses(listed, book, drained, this.#published);
     const diff = recordChanges(this.#published, wanted.addresses);
     if ((diff.add.length > 0 || diff.remove.length > 0) && this.holding()) {

@@ -47,20 +47,23 @@ export interface Round {
 
 /**
  * One round. `previous` is the book so far (a new holder starts from the book in etcd, so a
- * takeover neither forgets a withdrawn server nor withdraws one at once). Servers not probed
- * (no longer listed) leave the book.
+ * takeover neither forgets a withdrawn server nor withdraws one at once). A server the book does
+ * not know yet starts in if DNS publishes it, else out: a server being provisioned is listed
+ * before its front works, and comes in only after `up` good rounds. Servers not probed (no
+ * longer listed) leave the book.
  */
 export function applyRound(
   previous: HealthBook,
   probes: readonly Probe[],
   t: HealthThresholds,
   now: number,
+  published: readonly string[],
 ): Round {
   const book: Record<string, ServerHealth> = {};
   const changes: HealthChange[] = [];
   for (const p of probes) {
     const before = previous[p.host];
-    const wasIn = before?.in ?? true;
+    const wasIn = before?.in ?? published.includes(p.address);
     const failures = p.ok ? 0 : (before?.failures ?? 0) + 1;
     const successes = p.ok ? (before?.successes ?? 0) + 1 : 0;
     let isIn = wasIn;

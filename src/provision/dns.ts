@@ -160,19 +160,24 @@ export class ProvisionDns {
 
   /**
    * Before a group is touched: withdraw its published servers (never every one) and wait the
-   * drain time out, so resolvers stop sending clients there.
+   * drain time out, so resolvers stop sending clients there. Every server of the group is marked
+   * drained in etcd, also one not published yet (a new server): the agent's health duty then
+   * keeps it out until it passed its gates.
    */
   async drain(group: readonly ClusterServer[]): Promise<void> {
     const inDns = group.filter((s) => this.#published.includes(s.address));
-    if (inDns.length === 0) return;
     const rest = this.#published.filter((a) => !inDns.some((s) => s.address === a));
-    if (rest.length === 0) {
+    const withdraw = inDns.length > 0 && rest.length > 0;
+    if (inDns.length > 0 && !withdraw) {
       this.#say(
         `not draining ${inDns.map((s) => s.server.spec).join(', ')}: no other server is in DNS`,
       );
-      return;
     }
-    await this.#mark(inDns, true);
+    await this.#mark(
+      group.filter((s) => withdraw || !inDns.includes(s)),
+      true,
+    );
+    if (!withdraw) return;
     await this.#set(rest, `drain ${inDns.map((s) => s.server.spec).join(', ')}`);
     const wait = this.o.config.dnsDrainSeconds;
     if (!this.o.dryRun && wait > 0) {
@@ -202,7 +207,9 @@ export class ProvisionDns {
     const out = listed.filter((s) => state?.book[s.host]?.in === false).map((s) => s.host);
     await this.#set(
       wanted.addresses,
-      out.length > 0 ? `failing per the agent: ${out.join(', ')}` : 'servers.txt',
+      out.length > 0
+        ? `out until the agent's health checks pass: ${out.join(', ')}`
+        : 'servers.txt',
     );
   }
 

@@ -4,6 +4,7 @@ import * as assert from 'uvu/assert';
 import { applyRound, wantedAddresses, type HealthBook } from '../../src/agent/health.ts';
 
 const T = { down: 3, up: 3 };
+const PUBLISHED = ['192.0.2.1', '192.0.2.2', '192.0.2.3'];
 const probe = (host: string, ok: boolean) => ({
   host,
   address: `192.0.2.${host.slice(1)}`,
@@ -21,6 +22,7 @@ function rounds(results: boolean[][], start: HealthBook = {}) {
       r.map((ok, i) => probe(`s${i + 1}`, ok)),
       T,
       (now += 2000),
+      PUBLISHED,
     );
     book = round.book;
     changes.push(...round.changes);
@@ -74,10 +76,24 @@ test('a withdrawn server needs 3 good rounds in a row to come back', () => {
 });
 
 test('since changes only when in/out changes; a server no longer probed leaves the book', () => {
-  const first = applyRound({}, [probe('s1', true), probe('s2', true)], T, 1000).book;
-  const second = applyRound(first, [probe('s1', true)], T, 3000).book;
+  const first = applyRound({}, [probe('s1', true), probe('s2', true)], T, 1000, PUBLISHED).book;
+  const second = applyRound(first, [probe('s1', true)], T, 3000, PUBLISHED).book;
   assert.is(second['s1']?.since, 1000);
   assert.is(second['s2'], undefined);
+});
+
+test('a server DNS does not publish yet starts out: in only after 3 good rounds', () => {
+  // s4 is listed (its record in etcd) while it is being provisioned: its front may not work yet.
+  let book: HealthBook = {};
+  const seen: boolean[] = [];
+  for (let i = 0; i < 3; i++) {
+    const r = applyRound(book, [probe('s1', true), probe('s4', true)], T, i * 2000, ['192.0.2.1']);
+    book = r.book;
+    seen.push(book['s4']?.in ?? true);
+  }
+  assert.equal(seen, [false, false, true]);
+  // A published server the book does not know (a new holder without a stored book) stays in.
+  assert.is(applyRound({}, [probe('s1', false)], T, 0, ['192.0.2.1']).book['s1']?.in, true);
 });
 
 const listed = [

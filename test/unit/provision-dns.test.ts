@@ -107,6 +107,16 @@ test('drain withdraws the group and marks it in etcd; undrain restores; never ev
   assert.match(t.said.join('\n'), /not draining .*: no other server is in DNS/);
 });
 
+test('a new server in the group is marked drained too (the agent keeps it out), with no wait', async () => {
+  const t = setup();
+  t.dns.records.set('*.example.test', ALL.slice(0, 2));
+  const d = await t.start();
+  await d!.drain([t.servers[2]!]);
+  assert.match(t.scripts.join('\n'), /put \/shoestring\/dns\/drain\/s3 /);
+  assert.equal(t.dns.records.get('*.example.test'), ALL.slice(0, 2));
+  assert.not.match(t.said.join('\n'), /waiting/);
+});
+
 test('a server drained in etcd or held failing by a fresh agent verdict stays out', async () => {
   const book = {
     s2: { address: THREE[1]!.address, in: false, failures: 3, successes: 0, since: 0 },
@@ -123,7 +133,7 @@ test('a server drained in etcd or held failing by a fresh agent verdict stays ou
   const d = await t.start();
   await d!.sync();
   assert.equal(t.dns.records.get('*.example.test'), [THREE[0]!.address]);
-  assert.match(t.said.join('\n'), /failing per the agent: s2/);
+  assert.match(t.said.join('\n'), /out until the agent's health checks pass: s2/);
 });
 
 test('an old agent verdict (no holder for a minute) is not trusted', async () => {
