@@ -9,7 +9,7 @@ import type { DnsProvider } from '../dns/types.ts';
 import { registerSecret } from '../redact.ts';
 import type { AgentConfig } from './config.ts';
 import { backoffSeconds, certInfo, renewalDue, type StoredCertificate } from './certificate.ts';
-import type { EtcdGateway } from './etcd-gateway.ts';
+import { parseJson, type EtcdGateway } from './etcd-gateway.ts';
 import { KEYS } from './keys.ts';
 import { authoritativeServers } from './nameservers.ts';
 
@@ -21,16 +21,16 @@ export interface TlsStatus {
   readonly lastIssued: string | undefined;
 }
 
+/** The certificate as etcd holds it (its key registered as a secret at once). */
+export function parseCertificate(value: string): StoredCertificate | undefined {
+  const c = parseJson<StoredCertificate>(value);
+  if (c?.key) registerSecret(c.key);
+  return c;
+}
+
 export async function storedCertificate(etcd: EtcdGateway): Promise<StoredCertificate | undefined> {
   const kv = await etcd.get(KEYS.certificate);
-  if (!kv) return undefined;
-  try {
-    const c = JSON.parse(kv.value) as StoredCertificate;
-    registerSecret(c.key);
-    return c;
-  } catch {
-    return undefined;
-  }
+  return kv ? parseCertificate(kv.value) : undefined;
 }
 
 export class CertDuty {

@@ -8,9 +8,9 @@ import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync 
 import { promisify } from 'node:util';
 import type { WebServer } from '../config/env.ts';
 import { keyMatches, type StoredCertificate } from './certificate.ts';
-import type { EtcdGateway } from './etcd-gateway.ts';
+import type { EtcdGateway, KeyValue } from './etcd-gateway.ts';
 import { KEYS, NGINX_TLS_SNIPPET, TLS_CERT, TLS_DIR, TLS_KEY } from './keys.ts';
-import { storedCertificate } from './cert-duty.ts';
+import { parseCertificate } from './cert-duty.ts';
 
 const run = promisify(execFile);
 
@@ -60,7 +60,7 @@ export class CertInstaller {
   async round(): Promise<void> {
     const kv = await this.etcd.get(KEYS.certificate);
     if (!kv) return;
-    if (kv.modRevision !== this.#revision) await this.#fromEtcd(kv.modRevision);
+    if (kv.modRevision !== this.#revision) await this.#fromEtcd(kv);
     await this.#ensureNginxListens();
   }
 
@@ -82,9 +82,8 @@ export class CertInstaller {
     this.log('nginx now listens on 443 with the cluster certificate');
   }
 
-  async #fromEtcd(revision: number): Promise<void> {
-    const kv = { modRevision: revision };
-    const stored = await storedCertificate(this.etcd);
+  async #fromEtcd(kv: KeyValue): Promise<void> {
+    const stored = parseCertificate(kv.value);
     if (!stored) return;
     if (readOr(TLS_CERT) === stored.cert && readOr(TLS_KEY) === stored.key) {
       this.#revision = kv.modRevision;

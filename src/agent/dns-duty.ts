@@ -132,13 +132,7 @@ export class DnsDuty {
   }
 
   async #storedBook(): Promise<HealthBook> {
-    const kv = await this.etcd.get(KEYS.dnsState);
-    if (!kv) return {};
-    try {
-      return (JSON.parse(kv.value) as DnsState).book ?? {};
-    } catch {
-      return {};
-    }
+    return (await this.etcd.getJson<DnsState>(KEYS.dnsState))?.book ?? {};
   }
 
   async #record(c: HealthChange, now: number): Promise<void> {
@@ -148,13 +142,7 @@ export class DnsDuty {
   }
 
   async #appendChange(change: DnsChangeRecord): Promise<void> {
-    const kv = await this.etcd.get(KEYS.dnsChanges);
-    let list: DnsChangeRecord[] = [];
-    try {
-      list = kv ? (JSON.parse(kv.value) as DnsChangeRecord[]) : [];
-    } catch {
-      list = [];
-    }
+    const list = (await this.etcd.getJson<DnsChangeRecord[]>(KEYS.dnsChanges)) ?? [];
     list.push(change);
     await this.etcd.put(KEYS.dnsChanges, JSON.stringify(list.slice(-CHANGES_KEPT)));
   }

@@ -85,13 +85,7 @@ export class Election {
 
   /** Who holds the duties now (read from etcd). */
   async holder(): Promise<HolderRecord | undefined> {
-    const kv = await this.etcd.get(HOLDER_KEY);
-    if (!kv) return undefined;
-    try {
-      return JSON.parse(kv.value) as HolderRecord;
-    } catch {
-      return undefined;
-    }
+    return this.etcd.getJson<HolderRecord>(HOLDER_KEY);
   }
 
   /** Gives the duties up at once (the agent stopping). */

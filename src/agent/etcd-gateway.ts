@@ -54,6 +54,15 @@ export function parseKvs(kvs: RawKv[] | undefined): KeyValue[] {
   }));
 }
 
+/** JSON text → value; undefined when it is not JSON. */
+export function parseJson<T>(text: string): T | undefined {
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    return undefined;
+  }
+}
+
 export class EtcdGateway {
   readonly #agent: Agent;
   /** The endpoint that answered last (tried first). */
@@ -143,6 +152,12 @@ export class EtcdGateway {
   async get(key: string): Promise<KeyValue | undefined> {
     const r = await this.post<{ kvs?: RawKv[] }>('/v3/kv/range', { key: b64(key) });
     return parseKvs(r.kvs)[0];
+  }
+
+  /** A key's value as JSON; undefined when it is missing or not JSON. */
+  async getJson<T>(key: string): Promise<T | undefined> {
+    const kv = await this.get(key);
+    return kv ? parseJson<T>(kv.value) : undefined;
   }
 
   async getPrefix(prefix: string): Promise<KeyValue[]> {

@@ -12,7 +12,7 @@ import {
   parseAgentConfig,
   proxyEndpoints,
 } from '../../src/agent/config.ts';
-import { parseKvs, prefixEnd } from '../../src/agent/etcd-gateway.ts';
+import { parseJson, parseKvs, prefixEnd } from '../../src/agent/etcd-gateway.ts';
 import { stillHolding } from '../../src/agent/election.ts';
 import { nginxSnippet } from '../../src/agent/cert-install.ts';
 import { validateEnv } from '../../src/config/env.ts';
@@ -105,6 +105,8 @@ test('etcd gateway encoding: prefix range end, base64 key/values, lease 0 is non
   ]);
   assert.equal(kvs, [{ key: '/k', value: 'v', modRevision: 7, lease: undefined }]);
   assert.equal(parseKvs(undefined), []);
+  assert.equal(parseJson('{"a":1}'), { a: 1 });
+  assert.is(parseJson('not json'), undefined);
 });
 
 test("agent configuration: from .env, round trip of the provider's secret, still redacted", () => {
