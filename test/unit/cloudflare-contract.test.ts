@@ -14,7 +14,7 @@ import {
   ZONE_ID,
   type FakeCloudflare,
 } from './fixtures/fake-cloudflare.ts';
-import { json } from './fixtures/fake-http.ts';
+import { json, rejection } from './fixtures/fake-http.ts';
 
 const ZONE = 'example.test';
 const TOKEN = 'cf-token-Zq81xY0wT4';
@@ -43,18 +43,7 @@ async function withApi(
   }
 }
 
-async function failure(p: Promise<unknown>): Promise<ShoestringError> {
-  try {
-    await p;
-  } catch (err) {
-    assert.instance(err, ShoestringError);
-    const e = err as ShoestringError;
-    assert.not.ok(`${e.message} ${e.hint ?? ''}`.includes(TOKEN), 'no token in an error');
-    return e;
-  }
-  assert.unreachable('expected an error');
-  throw new Error('unreachable');
-}
+const failure = (p: Promise<unknown>): Promise<ShoestringError> => rejection(p, TOKEN);
 
 const a = (api: FakeCloudflare, name: string): string[] =>
   [...api.records.values()]
