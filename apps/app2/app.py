@@ -1,10 +1,57 @@
-"""app2: a Flask app. Says which server ran it, in the body and in X-Served-By."""
+"""app2: a Flask app with a database. Says which server ran it, in the body and in X-Served-By.
+
+With DATABASE set, provision gives it a database of its own (DATABASE_* variables):
+- POST /rows       stores a row (form or query field `token`, up to 64 characters) and answers
+                   200 with its id only once the row is committed (replicated to a majority);
+- GET  /rows/count the number of rows;
+- GET  /rows/tokens every stored token, one a line (for checking that no write was lost).
+Without a database those answer 503.
+"""
+import os
 import socket
 
-from flask import Flask, jsonify
+from flask import Flask, jsonify, request
 
 SERVER = socket.gethostname()
 app = Flask(__name__)
+
+SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS rows_written ("
+    " id BIGINT AUTO_INCREMENT PRIMARY KEY,"
+    " token VARCHAR(64) NOT NULL,"
+    " served_by VARCHAR(64) NOT NULL,"
+    " created TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),"
+    " KEY (token))"
+)
+_schema_ready = False
+
+
+def connect():
+    """A new connection per request: after a failover the local proxy sends it to a healthy member."""
+    import pymysql
+
+    global _schema_ready
+    conn = pymysql.connect(
+        host=os.environ["DATABASE_HOST"],
+        port=int(os.environ["DATABASE_PORT"]),
+        user=os.environ["DATABASE_USER"],
+        password=os.environ["DATABASE_PASSWORD"],
+        database=os.environ["DATABASE_NAME"],
+        connect_timeout=5,
+        read_timeout=30,
+        write_timeout=30,
+        autocommit=False,
+    )
+    if not _schema_ready:
+        with conn.cursor() as cur:
+            cur.execute(SCHEMA)
+        conn.commit()
+        _schema_ready = True
+    return conn
+
+
+def no_database():
+    return "app2: no database (set DATABASE=galera)\n", 503, {"Content-Type": "text/plain"}
 
 
 @app.after_request
@@ -21,7 +68,53 @@ def index():
 
 @app.route("/info")
 def info():
-    return jsonify(app="app2", served_by=SERVER)
+    return jsonify(app="app2", served_by=SERVER, database="DATABASE_NAME" in os.environ)
+
+
+@app.route("/rows", methods=["POST"])
+def write_row():
+    if "DATABASE_NAME" not in os.environ:
+        return no_database()
+    token = request.values.get("token", "")[:64]
+    conn = connect()
+    try:
+        with conn.cursor() as cur:
+            cur.execute(
+                "INSERT INTO rows_written (token, served_by) VALUES (%s, %s)", (token, SERVER)
+            )
+            row_id = cur.lastrowid
+        conn.commit()
+    finally:
+        conn.close()
+    return jsonify(id=row_id, token=token, served_by=SERVER)
+
+
+@app.route("/rows/count")
+def count_rows():
+    if "DATABASE_NAME" not in os.environ:
+        return no_database()
+    conn = connect()
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT COUNT(*) FROM rows_written")
+            (count,) = cur.fetchone()
+    finally:
+        conn.close()
+    return jsonify(count=count, served_by=SERVER)
+
+
+@app.route("/rows/tokens")
+def tokens():
+    if "DATABASE_NAME" not in os.environ:
+        return no_database()
+    conn = connect()
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT token FROM rows_written ORDER BY id")
+            lines = [t for (t,) in cur.fetchall()]
+    finally:
+        conn.close()
+    return "".join(f"{t}\n" for t in lines), 200, {"Content-Type": "text/plain"}
 
 
 # uWSGI looks for `application`.

@@ -2,7 +2,8 @@
  * Apps: each folder under apps/ is one app. Its `host` file names it under DOMAIN (`app1` →
  * app1.DOMAIN; `@` → DOMAIN itself); `app.wsgi` or `app.py` defines a WSGI `application`;
  * optional `requirements.txt` is installed into the app's own virtualenv; optional `packages`
- * lists Debian packages it needs (one a line). Reading the folder is the only effect here;
+ * lists Debian packages it needs (one a line); an optional `database` file asks for a database
+ * and user of its own (with DATABASE set; its settings reach the app as DATABASE_* variables). Reading the folder is the only effect here;
  * `describeApps` is pure.
  */
 import { createHash } from 'node:crypto';
@@ -31,6 +32,8 @@ export interface App {
   readonly files: readonly AppFile[];
   readonly requirements: string | undefined;
   readonly packages: readonly string[];
+  /** It asked for a database (a `database` file in its folder). */
+  readonly database: boolean;
   /** sha256 over every file (path and content): changes reload the app. */
   readonly codeHash: string;
 }
@@ -189,6 +192,7 @@ export function describeApps(
       files: s.files,
       requirements: req !== undefined && req.trim() !== '' ? req : undefined,
       packages,
+      database: file('database') !== undefined,
       codeHash: hash.digest('hex').slice(0, 16),
     });
   }

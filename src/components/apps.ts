@@ -10,6 +10,7 @@ import { apt, files, shell, type Step } from '../plan/steps/index.ts';
 import { q } from '../ssh/quote.ts';
 import { render } from '../templates.ts';
 import { PORTS } from './ports.ts';
+import { appSettingsFile } from './database-apps.ts';
 import { localStatus } from './web.ts';
 import type { Component, HostContext } from './types.ts';
 import { ANNOUNCE_EVERY, SUBSCRIPTION_TOLERANCE, VASSALS_DIR } from './uwsgi.ts';
@@ -29,9 +30,15 @@ export function subscriptions(app: App, servers: readonly string[], self: string
   );
 }
 
-export function vassalIni(app: App, servers: readonly string[], self: string): string {
+export function vassalIni(
+  app: App,
+  servers: readonly string[],
+  self: string,
+  withDatabase = false,
+): string {
   const venv = `${VENVS_DIR}/${app.name}`;
   return render('apps/vassal.ini.hbs', {
+    databaseIni: withDatabase && app.database ? appSettingsFile(app) : '',
     name: app.name,
     key: app.key,
     codeHash: app.codeHash,
@@ -109,7 +116,10 @@ export function appsPhase(ctx: HostContext, apps: readonly App[]): Phase {
       steps.push(files.file(`${APPS_DIR}/${app.name}/${f.path}`, f.content));
     if (app.requirements) steps.push(venvStep(app));
     steps.push(
-      files.file(`${VASSALS_DIR}/${vassalName(app)}`, vassalIni(app, servers, ctx.self.private)),
+      files.file(
+        `${VASSALS_DIR}/${vassalName(app)}`,
+        vassalIni(app, servers, ctx.self.private, ctx.config.database === 'galera'),
+      ),
     );
   }
   steps.push(pruneStep(apps));

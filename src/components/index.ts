@@ -3,6 +3,7 @@ import { ConfigError } from '../errors.ts';
 import { agent } from './agent.ts';
 import { apps } from './apps.ts';
 import { base } from './base.ts';
+import { database } from './database.ts';
 import { etcd } from './etcd.ts';
 import { firewall } from './firewall.ts';
 import { network } from './network.ts';
@@ -19,6 +20,7 @@ export const COMPONENTS: readonly Component[] = [
   firewall,
   etcd,
   peers,
+  database,
   web,
   uwsgi,
   apps,

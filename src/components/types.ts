@@ -5,6 +5,7 @@
  */
 import type { App } from '../apps/discover.ts';
 import type { Config } from '../config/env.ts';
+import type { DatabaseLayout } from '../database/layout.ts';
 import type { Server } from '../config/servers.ts';
 import type { Gate, Phase } from '../plan/phase.ts';
 import type { HostFacts } from '../preflight/probe.ts';
@@ -34,6 +35,10 @@ export interface ClusterContext {
   readonly apps: readonly App[];
   /** Host names provisioned at the same time in the first rolling group. */
   readonly startTogether: ReadonlySet<string>;
+  /** Where the database runs (no members when DATABASE=none). */
+  readonly database: DatabaseLayout<ClusterServer>;
+  /** --recover: the operator asked for a database recovery that is not unambiguous. */
+  readonly recover: boolean;
 }
 
 export interface HostContext extends ClusterContext {
@@ -45,6 +50,8 @@ export interface HostContext extends ClusterContext {
  * a phase on one server before the hosts are provisioned (in a dry run: shown, not applied).
  */
 export interface ClusterIO {
+  /** A dry run: `apply` shows and changes nothing; `prepare` should not change anything else. */
+  readonly dryRun: boolean;
   query(on: ClusterServer, script: string, what: string): Promise<string>;
   apply(on: ClusterServer, phase: Phase): Promise<void>;
 }

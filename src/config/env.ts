@@ -34,6 +34,15 @@ export interface Config {
   readonly labDns: string | undefined;
   readonly network: NetworkConfig;
   readonly firewall: FirewallConfig;
+  readonly backup: BackupConfig;
+}
+
+/** The database's scheduled backups (on every member). */
+export interface BackupConfig {
+  /** systemd OnCalendar expression. */
+  readonly schedule: string;
+  /** Backups kept on each member. */
+  readonly keep: number;
 }
 
 /** The private network (WireGuard, unless servers.txt gives every server a private address). */
@@ -89,6 +98,9 @@ export const ENV_KEYS: Readonly<Record<string, string>> = {
   DOMAIN: 'the domain the cluster serves; apps answer at <app>.DOMAIN',
   WEB_SERVER: 'the web front: apache (default) or nginx',
   DATABASE: 'the replicated database: none (default), galera or tidb',
+  BACKUP_SCHEDULE:
+    'when each database member takes a backup: a systemd calendar expression (default daily)',
+  BACKUP_KEEP: 'backups each database member keeps (default 7)',
   DNS_PROVIDER: 'who serves DNS for DOMAIN: none, powerdns, cloudns or cloudflare',
   DNS_TTL: 'TTL in seconds of the A records Shoestring manages (default 60)',
   DNS_DRAIN_SECONDS:
@@ -303,6 +315,18 @@ export function validateEnv(
   if (labDns !== undefined && isIP(labDns) === 0)
     problems.push(`LAB_DNS=${clip(labDns)} is not an IP address`);
 
+  const schedule = get('BACKUP_SCHEDULE') ?? 'daily';
+  // systemd checks the expression itself on the servers; here only what would break the unit file.
+  if (!/^[A-Za-z0-9 ,:*./~-]{1,80}$/.test(schedule))
+    problems.push(
+      `BACKUP_SCHEDULE=${clip(schedule)} is not a systemd calendar expression (e.g. daily, hourly, *-*-* 03:00)`,
+    );
+  const keepText = get('BACKUP_KEEP') ?? '7';
+  const keep = Number(keepText);
+  if (!/^\d+$/.test(keepText) || keep < 1 || keep > 1000)
+    problems.push(`BACKUP_KEEP=${clip(keepText)} must be a whole number from 1 to 1000`);
+  const backup: BackupConfig = { schedule, keep };
+
   const network = networkSettings(get, problems);
   const firewall = firewallSettings(get, oneOf, problems);
 
@@ -329,5 +353,6 @@ export function validateEnv(
     labDns,
     network,
     firewall,
+    backup,
   });
 }

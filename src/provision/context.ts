@@ -1,10 +1,11 @@
 /** Loading the inputs and gathering preflight facts: everything before the first change. */
 import { readFileSync, existsSync } from 'node:fs';
 import { isIP } from 'node:net';
-import { resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { describeApps, readApps, type App } from '../apps/discover.ts';
 import { displayPath } from '../cli/output.ts';
 import { APPS_SOURCE } from '../apps/source.ts';
+import { parseDbServers } from '../config/db-servers.ts';
 import { loadConfigFile, type Config } from '../config/env.ts';
 import { parseServers, type Server } from '../config/servers.ts';
 import { ConfigError, ShoestringError } from '../errors.ts';
@@ -26,6 +27,10 @@ export interface Inputs {
   readonly serversFile: string;
   /** The checkout's apps (APPS_SOURCE), validated against the config's DOMAIN. */
   readonly apps: readonly App[];
+  /** The database members: db-servers.txt beside the servers file, or every server. */
+  readonly dbServers: readonly Server[];
+  /** The db-servers file's path (it need not exist). */
+  readonly dbServersFile: string;
 }
 
 export interface InputPaths {
@@ -66,7 +71,11 @@ export function loadInputs(paths: InputPaths, appsDir: string = APPS_SOURCE): In
   const apps = describeApps(readApps(appsDir), config.domain, PORTS.appsFrom, {
     dir: displayPath(appsDir),
   });
-  return { config, servers, serversFile: paths.servers, apps };
+  const dbServersFile = join(dirname(paths.servers), 'db-servers.txt');
+  const dbServers = existsSync(dbServersFile)
+    ? parseDbServers(readFileSync(dbServersFile, 'utf8'), dbServersFile, servers)
+    : servers;
+  return { config, servers, serversFile: paths.servers, apps, dbServers, dbServersFile };
 }
 
 export function makeTransport(config: Config): Transport {

@@ -36,6 +36,16 @@ export async function destroy(
     servers: gathered.servers,
     apps: inputs.apps,
     startTogether: new Set(),
+    // Teardown only needs to know who is a member (a member leaves the group cleanly).
+    database: {
+      members:
+        inputs.config.database === 'none'
+          ? []
+          : gathered.servers.filter((s) => inputs.dbServers.includes(s.server)),
+      arbitrator: undefined,
+      expectedSize: 0,
+    },
+    recover: false,
   };
   const runner = new Runner(transport, { dryRun: options.dryRun, reporter });
   const doomed = (s: ClusterServer) =>

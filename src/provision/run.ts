@@ -17,6 +17,7 @@ import { pMap } from '../util/pmap.ts';
 import { makeTransport, type Inputs } from './context.ts';
 import { NO_LOCK, startOperatorLock, type PendingLock } from './lock.ts';
 import type { Transport } from '../ssh/transport.ts';
+import { databaseLayout } from '../database/layout.ts';
 import { ProvisionDns } from './dns.ts';
 import { preflight } from './preflight.ts';
 import { reportCertificate } from './tls.ts';
@@ -31,6 +32,8 @@ export interface ProvisionOptions {
   readonly stop?: StopSignal;
   /** --break-lock: take the operator lock even from another live holder. */
   readonly breakLock?: boolean;
+  /** --recover: bring the database back even when which member is most advanced is not certain. */
+  readonly recover?: boolean;
 }
 
 export interface ProvisionResult {
@@ -52,7 +55,7 @@ export async function provision(
   reporter: Reporter,
 ): Promise<ProvisionResult> {
   const started = Date.now();
-  const unsupported = unsupportedSettings(inputs.config);
+  const unsupported = unsupportedSettings(inputs.config, inputs.apps);
   if (unsupported.refuse.length > 0) {
     throw new ConfigError(
       `${inputs.config.file}: not available in this version:`,
@@ -60,6 +63,14 @@ export async function provision(
     );
   }
   for (const w of unsupported.warn) reporter.event({ type: 'warn', host: 'settings', message: w });
+  // Bad input is refused before any server is asked (the members are checked again once known).
+  databaseLayout(
+    inputs.config.database,
+    inputs.servers,
+    inputs.dbServers,
+    (s) => s.spec,
+    inputs.dbServersFile,
+  );
   const transport = makeTransport(inputs.config);
   const surveys = options.components.flatMap((c) =>
     c.survey ? [{ name: c.name, script: c.survey }] : [],
@@ -74,6 +85,14 @@ export async function provision(
     apps: inputs.apps,
     // Hosts worked on at the same time first: all of the first group when --parallel allows.
     startTogether: new Set(first.length <= options.parallel ? first.map((s) => s.hostname) : []),
+    database: databaseLayout(
+      inputs.config.database,
+      cluster,
+      cluster.filter((s) => inputs.dbServers.includes(s.server)),
+      (s) => s.server.spec,
+      inputs.dbServersFile,
+    ),
+    recover: options.recover === true,
   };
   const lock = options.dryRun
     ? NO_LOCK
@@ -111,6 +130,7 @@ async function rollOut(
   const cluster = ctx.servers;
   const runner = new Runner(transport, { dryRun: options.dryRun, reporter, stop });
   const io: ClusterIO = {
+    dryRun: options.dryRun,
     query: (on, script, what) => runner.query(on.target, script, what),
     async apply(on, phase) {
       await lock.ready();

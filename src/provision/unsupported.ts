@@ -2,6 +2,7 @@
  * Settings that .env accepts (they are documented and validated) but that this version does not
  * act on yet. Provision says so plainly instead of silently ignoring them (pure).
  */
+import type { App } from '../apps/discover.ts';
 import type { Config } from '../config/env.ts';
 
 export interface Unsupported {
@@ -11,12 +12,18 @@ export interface Unsupported {
   readonly warn: string[];
 }
 
-export function unsupportedSettings(config: Config): Unsupported {
+export function unsupportedSettings(config: Config, apps: readonly App[] = []): Unsupported {
   const refuse: string[] = [];
   const warn: string[] = [];
-  if (config.database !== 'none') {
+  if (config.database === 'tidb') {
     refuse.push(
-      `DATABASE=${config.database}: the database component is not in this version yet; set DATABASE=none (or leave it out)`,
+      `DATABASE=tidb: TiDB through TiUP is not in this version yet; use DATABASE=galera (or none)`,
+    );
+  }
+  const asking = apps.filter((a) => a.database).map((a) => a.name);
+  if (config.database === 'none' && asking.length > 0) {
+    warn.push(
+      `DATABASE=none: ${asking.join(', ')} ask${asking.length === 1 ? 's' : ''} for a database (a database file in the app's folder) and get${asking.length === 1 ? 's' : ''} none; set DATABASE=galera`,
     );
   }
   if (config.dns.provider === 'none') {

@@ -24,7 +24,9 @@ test('the repository apps: app1 (plain WSGI) and app2 (Flask, requirements, Debi
   assert.is(byName.get('app1')?.entry, 'app.wsgi');
   assert.is(byName.get('app2')?.entry, 'app.py');
   assert.ok(byName.get('app2')?.requirements?.includes('flask'));
-  assert.equal(byName.get('app2')?.packages, ['python3-flask']);
+  assert.equal(byName.get('app2')?.packages, ['python3-flask', 'python3-pymysql']);
+  assert.is(byName.get('app2')?.database, true, 'app2 asks for a database');
+  assert.is(byName.get('app1')?.database, false);
   assert.is.not(byName.get('app1')?.port, byName.get('app2')?.port);
 });
 

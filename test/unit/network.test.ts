@@ -184,6 +184,7 @@ function cluster(surveys: string[]) {
   }));
   const applied: string[] = [];
   const io: ClusterIO = {
+    dryRun: false,
     query: (on) =>
       Promise.resolve(`${KEYS[servers.findIndex((s) => s.hostname === on.hostname)] ?? ''}\n`),
     apply: (on, phase) => {

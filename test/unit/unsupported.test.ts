@@ -1,4 +1,5 @@
 import { test } from 'uvu';
+import type { App } from '../../src/apps/discover.ts';
 import * as assert from 'uvu/assert';
 import { validateEnv } from '../../src/config/env.ts';
 import { unsupportedSettings } from '../../src/provision/unsupported.ts';
@@ -14,7 +15,7 @@ test('without a DNS provider: go on, and say what the user does by hand and what
   assert.match(u.warn[0]!, /no health failover, no certificate/);
 });
 
-test('a managed DNS provider with TLS: nothing to say; a database is still refused', () => {
+test('a managed DNS provider with TLS and Galera: nothing to say; TiDB is still refused', () => {
   const c = validateEnv(
     {
       DOMAIN: 'example.com',
@@ -26,9 +27,20 @@ test('a managed DNS provider with TLS: nothing to say; a database is still refus
     '.env',
   );
   const u = unsupportedSettings(c);
-  assert.is(u.refuse.length, 1);
-  assert.match(u.refuse[0]!, /DATABASE=galera: the database component is not in this version/);
-  assert.equal(u.warn, []);
+  assert.equal(u, { refuse: [], warn: [] });
+  const tidb = unsupportedSettings({ ...c, database: 'tidb' });
+  assert.match(tidb.refuse[0] ?? '', /DATABASE=tidb: TiDB through TiUP is not in this version yet/);
+});
+
+test('an app asking for a database without DATABASE: a warning naming it', () => {
+  const c = validateEnv({ DOMAIN: 'example.com' }, '.env');
+  const app = { name: 'app2', database: true } as unknown as App;
+  const u = unsupportedSettings(c, [app]);
+  assert.equal(u.refuse, []);
+  assert.match(
+    u.warn.join('\n'),
+    /DATABASE=none: app2 asks for a database .* gets none; set DATABASE=galera/,
+  );
 });
 
 test.run();

@@ -1,0 +1,202 @@
+/**
+ * A Galera member's phases: install MariaDB with Galera 4 from Debian, configure it on the
+ * private address, then start it by the cluster plan's role: bootstrap a new cluster (only when
+ * no member anywhere holds data), join in the cluster-wide `database` turn (one state transfer
+ * at a time), or stay as it runs. The member's health check service for the proxies comes with
+ * it. A configuration change never restarts a running member (the member list is only read at
+ * start, and a restart is a state transfer): it takes effect at its next start.
+ */
+import { GALERA_CNF, GRASTATE, NO_UUID, WSREP_STATUS } from '../database/galera-state.ts';
+import type { Gate, Phase } from '../plan/phase.ts';
+import { apt, files, shell, systemd } from '../plan/steps/index.ts';
+import type { Target } from '../ssh/target.ts';
+import { render } from '../templates.ts';
+import { PORTS } from './ports.ts';
+import type { HostContext } from './types.ts';
+
+export const CLUSTER_NAME = 'shoestring';
+export const DBCHECK_SCRIPT = '/usr/local/lib/shoestring/dbcheck';
+export const DBCHECK_SOCKET = 'shoestring-dbcheck.socket';
+const DBCHECK_SOCKET_FILE = `/etc/systemd/system/${DBCHECK_SOCKET}`;
+const DBCHECK_SERVICE_FILE = '/etc/systemd/system/shoestring-dbcheck@.service';
+export const DBCHECK_UNIT_FILES = [DBCHECK_SOCKET_FILE, DBCHECK_SERVICE_FILE];
+/** Galera declares a silent member gone after this long (default 5 s; writes wait meanwhile). */
+export const SUSPECT_SECONDS = 3;
+const INACTIVE_SECONDS = 10;
+
+export const GALERA_PACKAGES = ['mariadb-server', 'galera-4', 'rsync'] as const;
+
+/** Shell check: this member runs in a primary component and is Synced. */
+export const SYNCED = `{ ${WSREP_STATUS}; } | awk '$1=="wsrep_cluster_status"{p=$2} $1=="wsrep_local_state_comment"{s=$2} END{exit !(p=="Primary" && s=="Synced")}'`;
+
+/** Shell: wait up to `seconds` for SYNCED, then fail saying what the member is. */
+function waitSynced(seconds: number, what: string): string {
+  return `(end=$((SECONDS + ${seconds})); until ${SYNCED}; do if [ "$SECONDS" -ge "$end" ]; then echo ${JSON.stringify(what)} >&2; { ${WSREP_STATUS}; } >&2; exit 1; fi; sleep 1; done)`;
+}
+
+export function galeraConfig(ctx: HostContext): string {
+  return render('database/galera.cnf.hbs', {
+    name: ctx.self.hostname,
+    address: ctx.self.private,
+    clusterName: CLUSTER_NAME,
+    members: ctx.database.members.map((s) => s.private).join(','),
+    ports: { group: PORTS.galeraGroup, ist: PORTS.galeraIst, sst: PORTS.galeraSst },
+    suspectSeconds: SUSPECT_SECONDS,
+    inactiveSeconds: INACTIVE_SECONDS,
+  });
+}
+
+export function installPhase(): Phase {
+  return {
+    title: 'Install MariaDB and Galera',
+    steps: [apt.packages(GALERA_PACKAGES)],
+  };
+}
+
+export function configPhase(ctx: HostContext): Phase {
+  return {
+    title: 'Configure the database member',
+    steps: [
+      // No restart on change: see the file's comment (the start phase starts it as a member).
+      files.file(GALERA_CNF, galeraConfig(ctx)),
+      files.directory('/usr/local/lib/shoestring'),
+      files.file(DBCHECK_SCRIPT, render('database/dbcheck.sh.hbs', {}), { mode: '0755' }),
+      files.file(
+        DBCHECK_SOCKET_FILE,
+        render('database/dbcheck.socket.hbs', {
+          address: ctx.self.private,
+          port: PORTS.databaseCheck,
+        }),
+        { notify: [{ service: DBCHECK_SOCKET, action: 'restart' }] },
+      ),
+      files.file(
+        DBCHECK_SERVICE_FILE,
+        render('database/dbcheck@.service.hbs', { script: DBCHECK_SCRIPT }),
+      ),
+      systemd.daemonReload([
+        { unit: DBCHECK_SOCKET, files: [DBCHECK_SOCKET_FILE, DBCHECK_SERVICE_FILE] },
+      ]),
+      systemd.service(DBCHECK_SOCKET),
+      // Started at boot: a rebooted member rejoins by itself.
+      systemd.service('mariadb', { running: 'leave' }),
+    ],
+  };
+}
+
+/** Bootstraps a new cluster here: refuses when this member holds a cluster's data. */
+function bootstrapPhase(): Phase {
+  return {
+    title: 'Start the database cluster',
+    steps: [
+      // Idempotent: done once this member is Synced in a primary component.
+      shell.command(
+        'Bootstrap a new database cluster',
+        SYNCED,
+        [
+          `uuid=$(sed -n 's/^uuid:[[:space:]]*//p' ${GRASTATE} 2>/dev/null || true)`,
+          `if [ -n "$uuid" ] && [ "$uuid" != ${NO_UUID} ]; then echo "this member holds data of cluster $uuid: not bootstrapping a new cluster over it" >&2; exit 1; fi`,
+          'systemctl stop mariadb',
+          'galera_new_cluster',
+          waitSynced(120, 'the new database cluster did not become Synced within 2 minutes'),
+        ].join('\n'),
+      ),
+    ],
+  };
+}
+
+/** Waits on `on` (a member in the cluster) for it to be Synced, then (re)starts this member. */
+function joinPhases(on: Target | undefined): Phase[] {
+  const wait: Phase[] = on
+    ? [
+        {
+          title: 'Wait for the database cluster',
+          on,
+          turn: 'database',
+          steps: [
+            // Idempotent: a check only.
+            shell.command(
+              'Wait for a Synced member to join',
+              SYNCED,
+              waitSynced(300, 'no Synced database member to join within 5 minutes'),
+            ),
+          ],
+        },
+      ]
+    : [];
+  return [
+    ...wait,
+    {
+      title: 'Join the database cluster',
+      turn: 'database',
+      steps: [
+        // Idempotent: done once this member is Synced. The restart takes a state transfer
+        // (Type=notify: systemctl returns when it is done).
+        shell.command(
+          'Join the database cluster',
+          SYNCED,
+          [
+            'systemctl restart mariadb',
+            waitSynced(600, 'this member did not become Synced within 10 minutes of joining'),
+          ].join('\n'),
+        ),
+      ],
+    },
+  ];
+}
+
+export type MemberRole =
+  | { readonly kind: 'bootstrap' }
+  | { readonly kind: 'join'; readonly via: Target | undefined }
+  | { readonly kind: 'member' };
+
+export function startPhases(role: MemberRole): Phase[] {
+  if (role.kind === 'bootstrap') return [bootstrapPhase()];
+  if (role.kind === 'join') return joinPhases(role.via);
+  return [
+    {
+      title: 'Start the database member',
+      steps: [
+        // Running members stay as they are; a stopped one rejoins (in turn, as a join would).
+        shell.command(
+          'Database member running',
+          'systemctl is-active -q mariadb',
+          [
+            'systemctl start mariadb',
+            waitSynced(600, 'this member did not become Synced within 10 minutes'),
+          ].join('\n'),
+        ),
+      ],
+    },
+  ];
+}
+
+/**
+ * Gate: Synced in a primary component, with at least `size` members in the group (the members
+ * that were running before this run, plus this one: a member still down in a later rolling
+ * group must not stop the rollout that brings it back).
+ */
+export function galeraGate(ctx: HostContext, size: number): Gate {
+  return {
+    title: 'database gate',
+    probe: WSREP_STATUS,
+    verdict: (out) => {
+      const v = new Map(
+        out
+          .split('\n')
+          .map((l) => l.trim().split(/\s+/))
+          .map(([k = '', ...r]) => [k, r.join(' ')] as const),
+      );
+      const status = v.get('wsrep_cluster_status');
+      const state = v.get('wsrep_local_state_comment');
+      const got = Number(v.get('wsrep_cluster_size') ?? 0);
+      if (status === undefined) return 'the database member does not answer';
+      if (status !== 'Primary')
+        return `the database member is ${status}, not in a primary component`;
+      if (state !== 'Synced') return `the database member is ${state ?? 'unknown'}, not Synced`;
+      if (got < size) return `the database cluster has ${got} members, expected ${size}`;
+      return undefined;
+    },
+    hint: `look at: journalctl -u mariadb on ${ctx.self.server.spec}; scripts/status.ts`,
+    seconds: 300,
+  };
+}

@@ -1,0 +1,134 @@
+/**
+ * The cluster-wide side of Galera, before any host: read every member's state (from the
+ * preflight survey), ask `--wsrep-recover` where a stopped member's position is unknown, plan,
+ * and when the plan is a recovery, carry it out through the runner: stop the members waiting for
+ * a primary component, bootstrap the most advanced one from its data, start the others one at a
+ * time. A dry run asks and shows; it changes nothing.
+ */
+import type { ClusterContext, ClusterIO, ClusterServer } from '../components/types.ts';
+import { ShoestringError } from '../errors.ts';
+import { shell } from '../plan/steps/index.ts';
+import { SYNCED } from '../components/database-galera.ts';
+import { planGalera, type GaleraPlan, type MemberReport } from './galera-plan.ts';
+import {
+  GRASTATE,
+  parseGaleraState,
+  parseRecoveredPosition,
+  WSREP_STATUS,
+} from './galera-state.ts';
+
+/** Shell (read-only in effect): the member's last position from its InnoDB log. */
+const WSREP_RECOVER = [
+  'log=$(mktemp)',
+  'chown mysql "$log"',
+  'timeout 120 mariadbd --user=mysql --wsrep-recover --log-error="$log" >/dev/null 2>&1 || true',
+  'cat "$log"; rm -f "$log"',
+].join('\n');
+
+export interface GaleraCluster {
+  readonly plan: GaleraPlan;
+  /** Members running in a primary component when provision started (after a recovery: all). */
+  readonly runningBefore: ReadonlySet<string>;
+}
+
+function reportsOf(ctx: ClusterContext, recovered = new Map<string, string>()): MemberReport[] {
+  return ctx.database.members.map((s) => ({
+    name: s.hostname,
+    state: parseGaleraState(s.surveys.get('database') ?? ''),
+    recovered: recovered.has(s.hostname)
+      ? parseRecoveredPosition(recovered.get(s.hostname) ?? '')
+      : undefined,
+  }));
+}
+
+function byName(ctx: ClusterContext, name: string): ClusterServer {
+  const s = ctx.database.members.find((m) => m.hostname === name);
+  if (!s) throw new ShoestringError(`database: no member named ${name}`);
+  return s;
+}
+
+export async function prepareGalera(ctx: ClusterContext, io: ClusterIO): Promise<GaleraCluster> {
+  const dryRun = io.dryRun;
+  let reports = reportsOf(ctx);
+  let plan = planGalera(reports, { recover: ctx.recover, askedPositions: false });
+  if (plan.kind === 'positions') {
+    const answers = new Map<string, string>();
+    for (const name of plan.ask) {
+      const on = byName(ctx, name);
+      // A member still starting (waiting for a primary component) holds the data directory:
+      // its position is only readable once it stopped. Not in a dry run.
+      const stop = dryRun ? '' : 'systemctl stop mariadb 2>/dev/null || true\n';
+      answers.set(
+        name,
+        await io.query(
+          on,
+          `${stop}if ! systemctl is-active -q mariadb; then ${WSREP_RECOVER}; fi`,
+          `ask ${name} for its last database position (--wsrep-recover)`,
+        ),
+      );
+    }
+    reports = reportsOf(ctx, answers);
+    plan = planGalera(reports, { recover: ctx.recover, askedPositions: true });
+  }
+  if (plan.kind === 'refuse') {
+    throw new ShoestringError(`database: refusing to start the cluster: ${plan.reason}`, {
+      hint: plan.hint,
+    });
+  }
+  const running = new Set(
+    reports.filter((r) => r.state.status?.clusterStatus === 'Primary').map((r) => r.name),
+  );
+  if (plan.kind !== 'recover') return { plan, runningBefore: running };
+
+  for (const name of plan.stop) {
+    await io.apply(byName(ctx, name), {
+      title: `Stop the database member waiting for a primary component (${plan.why})`,
+      steps: [
+        // Idempotent: done when stopped.
+        shell.command(
+          'Stop the waiting database member',
+          '! systemctl is-active -q mariadb',
+          'systemctl stop mariadb',
+        ),
+      ],
+    });
+  }
+  const from = byName(ctx, plan.from);
+  await io.apply(from, {
+    title: `Recover the database cluster: ${plan.why}`,
+    turn: 'database',
+    steps: [
+      // Idempotent: done once it is Synced in a primary component.
+      shell.command(
+        `Bootstrap the database cluster from ${plan.from}'s data (seqno ${plan.seqno})`,
+        SYNCED,
+        [
+          `sed -i 's/^safe_to_bootstrap:.*/safe_to_bootstrap: 1/' ${GRASTATE}`,
+          'galera_new_cluster',
+          `(end=$((SECONDS + 120)); until ${SYNCED}; do if [ "$SECONDS" -ge "$end" ]; then echo 'the recovered member did not become Synced' >&2; { ${WSREP_STATUS}; } >&2; exit 1; fi; sleep 1; done)`,
+        ].join('\n'),
+      ),
+    ],
+  });
+  for (const s of ctx.database.members.filter((m) => m.hostname !== plan.from)) {
+    await io.apply(s, {
+      title: 'Rejoin the recovered database cluster',
+      turn: 'database',
+      steps: [
+        // Idempotent: done once Synced. A state transfer from the recovered member.
+        shell.command(
+          'Rejoin the database cluster',
+          SYNCED,
+          [
+            'systemctl restart mariadb',
+            `(end=$((SECONDS + 600)); until ${SYNCED}; do if [ "$SECONDS" -ge "$end" ]; then echo 'this member did not become Synced' >&2; exit 1; fi; sleep 1; done)`,
+          ].join('\n'),
+        ),
+      ],
+    });
+  }
+  return {
+    plan,
+    runningBefore: new Set(ctx.database.members.map((m) => m.hostname)),
+  };
+}
