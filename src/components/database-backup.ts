@@ -41,7 +41,10 @@ export function backupPhase(ctx: HostContext): Phase {
           notify: [{ service: BACKUP_TIMER, action: 'restart' }],
         },
       ),
-      systemd.daemonReload([{ unit: BACKUP_TIMER, files: [SERVICE_FILE, TIMER_FILE] }]),
+      systemd.daemonReload([
+        { unit: BACKUP_SERVICE, files: [SERVICE_FILE] },
+        { unit: BACKUP_TIMER, files: [TIMER_FILE] },
+      ]),
       systemd.service(BACKUP_TIMER),
     ],
   };

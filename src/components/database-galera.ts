@@ -9,7 +9,6 @@
 import { GALERA_CNF, GRASTATE, NO_UUID, WSREP_STATUS } from '../database/galera-state.ts';
 import type { Gate, Phase } from '../plan/phase.ts';
 import { apt, files, shell, systemd } from '../plan/steps/index.ts';
-import type { Target } from '../ssh/target.ts';
 import { render } from '../templates.ts';
 import { PORTS } from './ports.ts';
 import type { HostContext } from './types.ts';
@@ -74,7 +73,8 @@ export function configPhase(ctx: HostContext): Phase {
         render('database/dbcheck@.service.hbs', { script: DBCHECK_SCRIPT }),
       ),
       systemd.daemonReload([
-        { unit: DBCHECK_SOCKET, files: [DBCHECK_SOCKET_FILE, DBCHECK_SERVICE_FILE] },
+        { unit: DBCHECK_SOCKET, files: [DBCHECK_SOCKET_FILE] },
+        { unit: 'shoestring-dbcheck@check.service', files: [DBCHECK_SERVICE_FILE] },
       ]),
       systemd.service(DBCHECK_SOCKET),
       // Started at boot: a rebooted member rejoins by itself.
@@ -104,27 +104,14 @@ function bootstrapPhase(): Phase {
   };
 }
 
-/** Waits on `on` (a member in the cluster) for it to be Synced, then (re)starts this member. */
-function joinPhases(on: Target | undefined): Phase[] {
-  const wait: Phase[] = on
-    ? [
-        {
-          title: 'Wait for the database cluster',
-          on,
-          turn: 'database',
-          steps: [
-            // Idempotent: a check only.
-            shell.command(
-              'Wait for a Synced member to join',
-              SYNCED,
-              waitSynced(300, 'no Synced database member to join within 5 minutes'),
-            ),
-          ],
-        },
-      ]
-    : [];
+/**
+ * Waits until the member at `via` (private address) says it is Synced, asked over the network
+ * through its check service (not over SSH: that server may be busy provisioning itself), then
+ * (re)starts this member as a joiner, in the cluster-wide `database` turn.
+ */
+function joinPhases(via: string | undefined): Phase[] {
+  const check = via ? `http://${via}:${PORTS.databaseCheck}/` : '';
   return [
-    ...wait,
     {
       title: 'Join the database cluster',
       turn: 'database',
@@ -135,6 +122,11 @@ function joinPhases(on: Target | undefined): Phase[] {
           'Join the database cluster',
           SYNCED,
           [
+            ...(via
+              ? [
+                  `(end=$((SECONDS + 300)); until curl -fsS -m 2 -o /dev/null ${check}; do if [ "$SECONDS" -ge "$end" ]; then echo "the database member at ${via} was not Synced within 5 minutes: nothing to join" >&2; exit 1; fi; sleep 1; done)`,
+                ]
+              : []),
             'systemctl restart mariadb',
             waitSynced(600, 'this member did not become Synced within 10 minutes of joining'),
           ].join('\n'),
@@ -146,7 +138,7 @@ function joinPhases(on: Target | undefined): Phase[] {
 
 export type MemberRole =
   | { readonly kind: 'bootstrap' }
-  | { readonly kind: 'join'; readonly via: Target | undefined }
+  | { readonly kind: 'join'; readonly via: string | undefined }
   | { readonly kind: 'member' };
 
 export function startPhases(role: MemberRole): Phase[] {

@@ -36,7 +36,7 @@ function roleOf(ctx: HostContext, cluster: GaleraCluster): MemberRole {
   const me = ctx.self.hostname;
   const plan = cluster.plan;
   const target = (name: string | undefined) =>
-    ctx.database.members.find((m) => m.hostname === name)?.target;
+    ctx.database.members.find((m) => m.hostname === name)?.private;
   if (plan.kind === 'new') {
     return plan.bootstrap === me
       ? { kind: 'bootstrap' }

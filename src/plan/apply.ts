@@ -33,15 +33,21 @@ export const PRELUDE = [
 ].join('\n');
 
 const notifyVar = (service: string) => `shoestring_notify_${service.replace(/[^A-Za-z0-9]/g, '_')}`;
+const runningVar = (service: string) =>
+  `shoestring_running_${service.replace(/[^A-Za-z0-9]/g, '_')}`;
 
 /**
  * The restarts/reloads the changes ask for, each service once (restart wins over reload), and
  * the pending ones. A service that a later change starts runs the new configuration already.
  */
-export function notifications(changes: readonly Change[], pending: readonly Notify[] = []) {
+export function notifications(
+  changes: readonly Change[],
+  pending: readonly Notify[] = [],
+  options: { keepStarted?: boolean } = {},
+) {
   const byService = new Map<string, Notify>();
   const startedAfter = (service: string, i: number) =>
-    changes.some((c, j) => j > i && c.starts === service);
+    !options.keepStarted && changes.some((c, j) => j > i && c.starts === service);
   const asked = changes.flatMap((c, i) => c.notify.filter((n) => !startedAfter(n.service, i)));
   for (const n of [...pending, ...asked]) {
     const prev = byService.get(n.service);
@@ -72,6 +78,13 @@ export const OWED = 'owed';
 export function applyScript(plan: PhasePlan): string {
   const { changes, pending } = plan;
   const all = notifications(changes, pending);
+  // A start planned for a service that was stopped when probed may find it running: a package
+  // installed in the same phase started it, with its own configuration. Then the restart or
+  // reload the earlier changes asked for is still owed.
+  const dropped = notifications(changes, pending, { keepStarted: true }).filter(
+    (n) => !all.some((m) => m.service === n.service),
+  );
+  const flagged = [...all, ...dropped];
   const wasPending = new Set(pending.map((n) => n.service));
   const lines = [PRELUDE];
   if (all.length > 0) {
@@ -79,8 +92,11 @@ export function applyScript(plan: PhasePlan): string {
     for (const n of all) lines.push(`touch ${q(pendingMarker(n))}`);
   }
   for (const c of changes) {
-    const head = `${section(`apply:${c.title}`, true)}\n${c.script}`;
-    const asks = c.notify.filter((n) => all.some((m) => m.service === n.service));
+    const before = dropped.some((n) => n.service === c.starts)
+      ? `if systemctl is-active -q ${q(c.starts ?? '')}; then ${runningVar(c.starts ?? '')}=1; fi\n`
+      : '';
+    const head = `${before}${section(`apply:${c.title}`, true)}\n${c.script}`;
+    const asks = c.notify.filter((n) => flagged.some((m) => m.service === n.service));
     if (asks.length === 0 && !c.guarded) lines.push(head);
     else {
       const flags = asks.map((n) => `${notifyVar(n.service)}=1`).join('; ') || ':';
@@ -96,6 +112,10 @@ export function applyScript(plan: PhasePlan): string {
     const now = n.turn ? `echo ${q(`${n.service} ${n.action}`)}` : notifyNow(n);
     const clear = `rm -f ${q(pendingMarker(n))}`;
     lines.push(`if ${owed}; then\n${now}\nelse\n${clear}\nfi`);
+  }
+  for (const n of dropped) {
+    const owed = `[ -n "\${${runningVar(n.service)}:-}" ] && [ -n "\${${notifyVar(n.service)}:-}" ]`;
+    lines.push(`if ${owed}; then\n${notifyNow(n)}\nfi`);
   }
   return lines.join('\n');
 }

@@ -81,7 +81,7 @@ test('notifications: pending ones are included and merged', () => {
 });
 
 /** Runs an apply script's body by a local bash: no PRELUDE, pending markers in a temp dir. */
-function runApply(plan: PhasePlan) {
+function runApply(plan: PhasePlan, running: readonly string[] = []) {
   const script = applyScript(plan);
   assert.ok(script.startsWith(`${PRELUDE}\n`), 'the apply script starts with the PRELUDE');
   const dir = mkdtempSync(join(root, 'run-'));
@@ -89,7 +89,8 @@ function runApply(plan: PhasePlan) {
   const log = join(dir, 'systemctl.log');
   const stubs = [
     'shoestring_on_exit() { trap "$1" EXIT; }',
-    `systemctl() { echo "systemctl $*" >> ${log}; }`,
+    // `is-active` answers for the services named running; everything else succeeds.
+    `systemctl() { echo "systemctl $*" >> ${log}; if [ "$1" = is-active ]; then case " ${running.join(' ')} " in *" \${@: -1} "*) return 0;; *) return 3;; esac; fi; }`,
     `apache2ctl() { echo "apache2ctl $*" >> ${log}; }`,
     `wait-etcd() { echo "settled" >> ${log}; }`,
     `export MARKERS=${pending} SEEN=${join(dir, 'seen')}`,
@@ -125,6 +126,25 @@ test('apply: markers are recorded before any change; turn-bound ones are owed, o
   assert.equal(out.systemctl, ['apache2ctl -t', 'systemctl reload-or-restart apache2']);
   assert.equal(out.markers, ['etcd.restart'], 'the owed restart stays recorded until it is done');
   assert.equal(readApplyStderr(out.stderr), { lastStep: 'reload apache2', skipped: new Set() });
+});
+
+test('apply: a planned start that finds the service running (a package started it) still reloads', () => {
+  const conf = change('conf', [reloadApache]);
+  const start = change('start apache2', [], {
+    starts: 'apache2',
+    script: 'systemctl start apache2',
+  });
+  const stopped = runApply(plan([conf, start]));
+  assert.is(stopped.code, 0, stopped.stderr);
+  assert.equal(stopped.systemctl, ['systemctl is-active -q apache2', 'systemctl start apache2']);
+  const started = runApply(plan([conf, start]), ['apache2']);
+  assert.is(started.code, 0, started.stderr);
+  assert.equal(started.systemctl, [
+    'systemctl is-active -q apache2',
+    'systemctl start apache2',
+    'apache2ctl -t',
+    'systemctl reload-or-restart apache2',
+  ]);
 });
 
 test('apply: without a turn-bound notification there is no owed section', () => {
