@@ -11,6 +11,7 @@ import { parse } from 'dotenv';
 import { ConfigError } from '../errors.ts';
 import { duplicateKeys, readableFileProblem } from './env-checks.ts';
 import { firewallSettings, networkSettings } from './network-settings.ts';
+import { tidbSettings } from './tidb-settings.ts';
 import { Secret } from '../redact.ts';
 import { clip } from './clip.ts';
 import { cloudnsTtlProblem } from '../dns/cloudns.ts';
@@ -35,6 +36,8 @@ export interface Config {
   readonly network: NetworkConfig;
   readonly firewall: FirewallConfig;
   readonly backup: BackupConfig;
+  /** DATABASE=tidb only: where TiUP comes from and which TiDB it deploys. */
+  readonly tidb: TidbConfig | undefined;
 }
 
 /** The database's scheduled backups (on every member). */
@@ -43,6 +46,14 @@ export interface BackupConfig {
   readonly schedule: string;
   /** Backups kept on each member. */
   readonly keep: number;
+}
+
+/** DATABASE=tidb: TiUP's mirror and the TiDB release (src/config/tidb-settings.ts). */
+export interface TidbConfig {
+  /** An http(s) TiUP mirror, without a trailing slash. */
+  readonly mirror: string;
+  /** A TiDB release, e.g. v7.5.1. */
+  readonly version: string;
 }
 
 /** The private network (WireGuard, unless servers.txt gives every server a private address). */
@@ -133,6 +144,10 @@ export const ENV_KEYS: Readonly<Record<string, string>> = {
     'your own nftables rules for incoming traffic, separated by ";" (e.g. tcp dport 8080 accept)',
   FAIL2BAN: 'on (default): ban addresses that keep failing SSH logins; off: do not install it',
   FAIL2BAN_IGNORE: 'addresses or CIDRs fail2ban never bans, comma-separated (your office, a VPN)',
+  TIUP_MIRROR:
+    "DATABASE=tidb only: the TiUP mirror TiDB is installed from: an offline mirror made by tiup mirror clone, served over http(s), or PingCAP's public one (default https://tiup-mirrors.pingcap.com)",
+  TIDB_VERSION:
+    'DATABASE=tidb only, and required then: the TiDB release to deploy, e.g. v7.5.1 (changing it later does not upgrade)',
 };
 
 /** Keys whose values are secrets: registered for redaction as soon as they are read. */
@@ -329,6 +344,7 @@ export function validateEnv(
 
   const network = networkSettings(get, problems);
   const firewall = firewallSettings(get, oneOf, problems);
+  const tidb = database === 'tidb' ? tidbSettings(get, problems) : undefined;
 
   for (const key of Object.keys(raw)) {
     if (!(key in ENV_KEYS))
@@ -354,5 +370,6 @@ export function validateEnv(
     network,
     firewall,
     backup,
+    tidb,
   });
 }
