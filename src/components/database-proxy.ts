@@ -7,6 +7,7 @@
 import type { Gate, Phase } from '../plan/phase.ts';
 import { apt, files, systemd } from '../plan/steps/index.ts';
 import { render } from '../templates.ts';
+import { TIDB_PORTS } from '../database/tidb-topology.ts';
 import { PORTS } from './ports.ts';
 import type { ClusterServer, HostContext } from './types.ts';
 
@@ -26,11 +27,15 @@ export function proxyOrder(
 
 export function haproxyConfig(ctx: HostContext): string {
   const order = proxyOrder(ctx.self, ctx.database.members);
+  const tidb = ctx.config.database === 'tidb';
   return render('database/haproxy.cfg.hbs', {
     listen: '127.0.0.1',
     port: PORTS.databaseProxy,
-    memberPort: PORTS.databaseMember,
-    checkPort: PORTS.databaseCheck,
+    // TiDB: its SQL port, healthy while its status port answers /status.
+    memberPort: tidb ? TIDB_PORTS.sql : PORTS.databaseMember,
+    checkPort: tidb ? TIDB_PORTS.status : PORTS.databaseCheck,
+    checkMethod: 'GET',
+    checkUri: tidb ? '/status' : '/',
     inter: CHECK_INTER_MS,
     fall: CHECK_FALL,
     rise: 2,

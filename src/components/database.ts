@@ -10,7 +10,7 @@
  */
 import { GALERA_SURVEY } from '../database/galera-state.ts';
 import { prepareGalera, type GaleraCluster } from '../database/recover.ts';
-import { ShoestringError } from '../errors.ts';
+import { tidbGate, tidbPhases } from '../database/tidb-plan.ts';
 import type { Phase } from '../plan/phase.ts';
 import { apt, files, shell, systemd } from '../plan/steps/index.ts';
 import { render } from '../templates.ts';
@@ -68,6 +68,14 @@ function arbitratorPhase(ctx: HostContext): Phase {
 }
 
 function phases(ctx: HostContext, cluster: State): Phase[] {
+  if (ctx.config.database === 'tidb') {
+    // Never run by the test suite: TiDB's binaries cannot be downloaded there (README).
+    return [
+      ...tidbPhases(ctx, ctx.database.members),
+      proxyPhase(ctx),
+      { title: "The apps' database settings", steps: appSettingsSteps(ctx.apps) },
+    ];
+  }
   if (ctx.config.database !== 'galera' || !cluster) return [];
   const member = ctx.database.members.includes(ctx.self);
   const out: Phase[] = [];
@@ -102,13 +110,15 @@ export const database: Component<State> = {
     'the replicated database (DATABASE=galera): MariaDB Galera members, a local proxy, app databases, backups',
   survey: GALERA_SURVEY,
   async prepare(ctx, io) {
-    if (ctx.config.database === 'none') return undefined;
-    if (ctx.config.database !== 'galera')
-      throw new ShoestringError(`DATABASE=${ctx.config.database} is not available in this version`);
+    if (ctx.config.database !== 'galera') return undefined;
     return prepareGalera(ctx, io);
   },
   phases,
   gates: (ctx, cluster) => {
+    if (ctx.config.database === 'tidb') {
+      const first = ctx.database.members[0] === ctx.self;
+      return [...(first ? [tidbGate(ctx, ctx.database.members)] : []), proxyGate(ctx)];
+    }
     if (ctx.config.database !== 'galera' || !cluster) return [];
     const member = ctx.database.members.includes(ctx.self);
     return member ? [galeraGate(ctx, sizeAtGate(ctx, cluster)), proxyGate(ctx)] : [proxyGate(ctx)];

@@ -16,8 +16,8 @@ export function unsupportedSettings(config: Config, apps: readonly App[] = []): 
   const refuse: string[] = [];
   const warn: string[] = [];
   if (config.database === 'tidb') {
-    refuse.push(
-      `DATABASE=tidb: TiDB through TiUP is not in this version yet; use DATABASE=galera (or none)`,
+    warn.push(
+      `DATABASE=tidb: TiUP deploys TiDB by a plan this project's tests check but never run (TiDB cannot be downloaded in its test lab); the apps' databases and users are not made for TiDB yet: make them yourself (see README, TiDB)`,
     );
   }
   const asking = apps.filter((a) => a.database).map((a) => a.name);
