@@ -9,6 +9,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { tmpdir } from 'node:os';
 import { CommandError, ConnectError, tail } from '../errors.ts';
+import { q } from './quote.ts';
 import { redact } from '../redact.ts';
 import { backoffMs, classifySshFailure, failedBeforeSession, isRetryable } from './classify.ts';
 import type { Target } from './target.ts';
@@ -100,6 +101,20 @@ export class Transport {
     if (target.port) args.push('-p', String(target.port));
     args.push(target.host);
     return args;
+  }
+
+  /**
+   * ssh arguments that run `command` (one shell command line, quoted by the caller) as root on
+   * the target over the shared connection, for streaming data through stdin/stdout (binary
+   * safe; the caller spawns ssh). The lab's bridge check runs first, as for `run`.
+   */
+  async streamArgs(target: Target, command: string): Promise<string[]> {
+    const guard = this.#options.beforeConnect;
+    if (guard) await guard(target.host);
+    mkdirSync(this.#controlDir, { recursive: true, mode: 0o700 });
+    mkdirSync(dirname(this.#options.knownHosts), { recursive: true, mode: 0o700 });
+    const remote = this.#needsSudo(target) ? `sudo -n bash -c ${q(command)}` : command;
+    return [...this.sshArgs(target), remote];
   }
 
   /** Whether commands must be wrapped in sudo (a non-root login). */

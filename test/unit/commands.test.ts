@@ -16,6 +16,7 @@ const COMMANDS = [
   'scripts/lab.ts',
   'scripts/status.ts',
   'scripts/tls.ts',
+  'scripts/backup.ts',
   'scripts/watch-curl.ts',
 ];
 
