@@ -2,6 +2,8 @@
  * status.ts's probe: one read-only script per server (one SSH round trip) printing marked
  * sections, and a pure parser turning them into one row of the status table.
  */
+import { BACKUP_DIR } from '../components/database-backup.ts';
+import { GALERA_CNF } from '../database/galera-state.ts';
 import { section, textSections } from '../plan/sections.ts';
 import { NETWORK_STATUS_SCRIPT, networkCell } from './network.ts';
 import { PORTS } from '../components/ports.ts';
@@ -21,7 +23,9 @@ export const STATUS_SCRIPT = [
   `timeout 2 bash -c 'cat < /dev/tcp/127.0.0.1/${PORTS.emperorStats}' 2>/dev/null || true; echo`,
   NETWORK_STATUS_SCRIPT,
   `${section('db')}`,
-  `if command -v mariadb >/dev/null && systemctl is-active -q mariadb; then mariadb -N -B -e "SHOW GLOBAL STATUS WHERE Variable_name IN ('wsrep_local_state_comment','wsrep_cluster_size','wsrep_cluster_status')" 2>/dev/null || echo error; fi`,
+  `if command -v mariadb >/dev/null && systemctl is-active -q mariadb; then mariadb -N -B -e "SHOW GLOBAL STATUS WHERE Variable_name IN ('wsrep_local_state_comment','wsrep_cluster_size','wsrep_cluster_status')" 2>/dev/null || echo error; elif [ -f ${GALERA_CNF} ]; then echo stopped; fi`,
+  `${section('backup')}`,
+  `if [ -f ${GALERA_CNF} ]; then newest=$(ls -1t ${BACKUP_DIR}/db-*.sql.gz 2>/dev/null | head -n 1 || true); echo "$(date +%s) $([ -n "$newest" ] && stat -c %Y "$newest" || echo none)"; fi`,
 ].join('\n');
 
 export type Health = 'ok' | 'warn' | 'bad';
@@ -44,6 +48,23 @@ export interface StatusRow {
   /** undefined when no database runs there. */
   readonly db: Cell | undefined;
   readonly leader: boolean;
+}
+
+/** "last backup 3 h ago" from `now newest-mtime` (or `now none`); undefined without a member. */
+export function backupText(line: string): string | undefined {
+  const [now, newest] = line.trim().split(/\s+/);
+  if (!now) return undefined;
+  if (newest === 'none' || newest === undefined) return 'no backup yet';
+  const age = Math.max(0, Number(now) - Number(newest));
+  const ago =
+    age < 120
+      ? `${age} s`
+      : age < 7200
+        ? `${Math.round(age / 60)} min`
+        : age < 172800
+          ? `${Math.round(age / 3600)} h`
+          : `${Math.round(age / 86400)} d`;
+  return `last backup ${ago} ago`;
 }
 
 function json(text: string | undefined): Record<string, unknown> | undefined {
@@ -141,6 +162,7 @@ export function parseStatusOutput(server: string, output: string, ownPrivate?: s
   const dbText = (sec.get('db') ?? '').trim();
   let db: Cell | undefined;
   if (dbText === 'error') db = { text: 'error', health: 'bad' };
+  else if (dbText === 'stopped') db = { text: 'stopped', health: 'bad' };
   else if (dbText !== '') {
     const kv = new Map(
       dbText
@@ -154,6 +176,8 @@ export function parseStatusOutput(server: string, output: string, ownPrivate?: s
       health: state === 'Synced' && kv.get('wsrep_cluster_status') === 'Primary' ? 'ok' : 'bad',
     };
   }
+  const backup = backupText(sec.get('backup') ?? '');
+  if (db && backup) db = { ...db, text: `${db.text}, ${backup}` };
 
   return {
     server,

@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { parseStatusOutput, unreachableRow } from '../../src/status/probe.ts';
+import { backupText, parseStatusOutput, unreachableRow } from '../../src/status/probe.ts';
 import { allHealthy, statusTable } from '../../src/status/table.ts';
 
 const ME = '3319814642761637952';
@@ -91,6 +91,15 @@ test('no leader anywhere, no front, a galera member', () => {
   assert.is(r.etcd.health, 'bad');
   assert.is(r.web.text, 'down');
   assert.equal(r.db, { text: 'Synced, 3 in cluster', health: 'ok' });
+  const stopped = parseStatusOutput('c', output({ leader: ME, db: 'stopped' }));
+  assert.equal(stopped.db, { text: 'stopped', health: 'bad' });
+});
+
+test("status: the last backup, from the member's clock", () => {
+  assert.is(backupText('1000000 none'), 'no backup yet');
+  assert.is(backupText('1000000 999990'), 'last backup 10 s ago');
+  assert.is(backupText('1000000 982000'), 'last backup 5 h ago');
+  assert.is(backupText(''), undefined);
 });
 
 test('two leaders or none is not healthy; the table has a database column only when needed', () => {
