@@ -8,8 +8,8 @@
  * again and a loop through all three fronts is clean. Used by the stack suites (02 Apache,
  * 03 nginx), which have the servers provisioned already.
  */
-import { spawn } from 'node:child_process';
 import * as assert from 'uvu/assert';
+import { labAsync } from './helpers.ts';
 import { runCommand } from './provision-helpers.ts';
 import { formatSummary, startRequestLoop, summarize, type LoopResult } from './request-loop.ts';
 import { DOMAIN, labCa, labTlsOn, sleep } from './stack-checks.ts';
@@ -23,22 +23,6 @@ const PARTITION_MS = 25_000;
 /** The loop's HTTPS option when the lab's sites are on HTTPS. */
 async function tls(): Promise<{ https?: { ca: Buffer } }> {
   return labTlsOn() ? { https: { ca: await labCa() } } : {};
-}
-
-/**
- * `scripts/lab.ts` in the background: a synchronous command would stop the request loop for
- * its second and then let the held-back requests out in one burst, right at the partition.
- */
-function labAsync(...args: string[]): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/lab.ts', ...args], {
-      stdio: 'ignore',
-    });
-    child.on('error', reject);
-    child.on('close', (code) =>
-      code === 0 ? resolve() : reject(new Error(`lab ${args.join(' ')}: exit ${code}`)),
-    );
-  });
 }
 
 /** Runs the loop through s1 and s2, partitions s3 for PARTITION_MS, heals it. */

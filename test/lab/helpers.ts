@@ -1,4 +1,5 @@
 /** Shared by the lab suites: a quiet zx, and ssh into a lab server returning exit code + output. */
+import { spawn } from 'node:child_process';
 import { quietZx } from '../../src/cli/main.ts';
 import { sshRun } from '../../src/lab/ssh.ts';
 
@@ -17,3 +18,19 @@ export async function on(address: string, command: string): Promise<Remote> {
 export const log = (line: string): void => {
   if (process.env['DEBUG']) console.log(line);
 };
+
+/**
+ * `scripts/lab.ts` in the background: a synchronous command would stop a request loop for its
+ * second and then let the held-back requests out in one burst, right at the partition.
+ */
+export function labAsync(...args: string[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/lab.ts', ...args], {
+      stdio: 'ignore',
+    });
+    child.on('error', reject);
+    child.on('close', (code) =>
+      code === 0 ? resolve() : reject(new Error(`lab ${args.join(' ')}: exit ${code}`)),
+    );
+  });
+}

@@ -1,0 +1,273 @@
+/**
+ * The replicated database against real servers (MariaDB Galera from Debian, 3 lab servers):
+ * one provision makes a 3-member cluster Synced, replication ports answer only on the private
+ * network, a second provision changes nothing; app2's rows written through any front are read
+ * through every other; while 1,000 rows are written through the round robin and a member is cut
+ * off silently (`lab partition`), every acknowledged write survives and the cluster is back to
+ * 3 Synced after the heal; a backup taken, a table dropped, the restore brings it back; every
+ * server stopped and started, one provision brings the cluster back with every row.
+ */
+import { readFileSync, mkdtempSync, readdirSync } from 'node:fs';
+import { request } from 'node:https';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse } from 'dotenv';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { guardAddress } from '../../src/watch/guard.ts';
+import { labAsync, on } from './helpers.ts';
+import { labUp, runCommand, totals } from './provision-helpers.ts';
+import {
+  DOMAIN,
+  envFile,
+  labAddresses,
+  labCa,
+  privateOf,
+  provision,
+  sleep,
+} from './stack-checks.ts';
+import { runWriteLoop } from './write-loop.ts';
+
+let addrs: string[] = [];
+let env = '';
+const app2 = () => `app2.${DOMAIN()}`;
+const WSREP = `mariadb -N -B -e "SHOW GLOBAL STATUS WHERE Variable_name IN ('wsrep_cluster_status','wsrep_local_state_comment','wsrep_cluster_size')"`;
+
+async function member(address: string): Promise<string> {
+  const r = await on(address, WSREP);
+  const v = new Map(r.out.split('\n').map((l) => l.split('\t') as [string, string]));
+  return `${v.get('wsrep_cluster_status') ?? '?'} ${v.get('wsrep_local_state_comment') ?? '?'} ${v.get('wsrep_cluster_size') ?? '?'}`;
+}
+
+async function allSynced(seconds: number): Promise<void> {
+  const end = Date.now() + seconds * 1000;
+  let states: string[] = [];
+  while (Date.now() < end) {
+    states = await Promise.all(addrs.map(member));
+    if (states.every((s) => s === 'Primary Synced 3')) return;
+    await sleep(1000);
+  }
+  throw new Error(`not 3 Synced members after ${seconds} s: ${states.join(' | ')}`);
+}
+
+/** One HTTPS request to app2 through one server's front (checked against the lab's CA). */
+async function call(
+  address: string,
+  method: string,
+  path: string,
+): Promise<{ code: number; body: string }> {
+  await guardAddress(address);
+  const ca = await labCa();
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        host: address,
+        port: 443,
+        method,
+        path,
+        servername: app2(),
+        headers: { Host: app2() },
+        ca,
+        agent: false,
+        timeout: 30_000,
+      },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => (body += d));
+        res.on('end', () => resolve({ code: res.statusCode ?? 0, body }));
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+const write = (address: string, token: string) => call(address, 'POST', `/rows?token=${token}`);
+
+async function tokens(address: string): Promise<Set<string>> {
+  const r = await call(address, 'GET', '/rows/tokens');
+  assert.is(r.code, 200, `tokens through ${address}: ${r.code} ${r.body}`);
+  return new Set(r.body.split('\n').filter(Boolean));
+}
+
+async function count(address: string): Promise<number> {
+  const r = await call(address, 'GET', '/rows/count');
+  assert.is(r.code, 200, `count through ${address}: ${r.code} ${r.body}`);
+  return (JSON.parse(r.body) as { count: number }).count;
+}
+
+/** Whether a TCP connection to address:port opens within 1.5 s. */
+async function opens(address: string, port: number): Promise<boolean> {
+  await guardAddress(address);
+  return new Promise((resolve) => {
+    const s = connect({ host: address, port, timeout: 1500 });
+    s.on('connect', () => (s.destroy(), resolve(true)));
+    s.on('timeout', () => (s.destroy(), resolve(false)));
+    s.on('error', () => resolve(false));
+  });
+}
+
+test.before(() => {
+  labUp(3);
+  addrs = labAddresses();
+  env = envFile({ DATABASE: 'galera' });
+  const first = provision(['--env', env, '--servers', '.lab/servers.txt']);
+  if (first.status !== 0) throw new Error(`provision failed:\n${first.stdout}\n${first.stderr}`);
+});
+
+test('one provision: 3 members Synced; replication only on the private network; the app password kept secret; a second provision changes nothing', async () => {
+  await allSynced(60);
+  const [s1 = '', s2 = ''] = addrs;
+  const p2 = await privateOf(s2);
+  for (const port of [3306, 4567, 4568, 4444, 9200]) {
+    assert.not.ok(await opens(s2, port), `port ${port} answers on s2's public address`);
+    const inside = await on(
+      s1,
+      `timeout 2 bash -c '</dev/tcp/${p2}/${port}' && echo open || echo closed`,
+    );
+    if (port === 3306 || port === 4567 || port === 9200)
+      assert.is(inside.out, 'open', `s1 reaches s2's ${port} on the private network`);
+  }
+  const file = '/etc/shoestring/apps/app2-database.ini';
+  const mode = await on(s1, `stat -c %a:%U:%G ${file}`);
+  assert.is(mode.out, '640:root:www-data');
+  assert.is.not((await on(s1, `runuser -u nobody -- cat ${file}`)).code, 0, 'nobody can read it');
+  const pw = (await on(s1, `sed -n 's/^env = DATABASE_PASSWORD=//p' ${file}`)).out;
+  assert.ok(/^[0-9a-f]{48}$/.test(pw), 'a generated password');
+  const again = provision(['--env', env, '--servers', '.lab/servers.txt']);
+  assert.is(again.status, 0, again.stdout + again.stderr);
+  assert.is(totals(again.stdout).changed, 0, 'the second provision changed something');
+  assert.not.ok((again.stdout + again.stderr).includes(pw), 'the password leaked into the output');
+});
+
+test("app2's rows written through any server's front are read through every other", async () => {
+  for (const [i, a] of addrs.entries()) {
+    const token = `front-${i}-${Date.now()}`;
+    const w = await write(a, token);
+    assert.is(w.code, 200, `write through ${a}: ${w.code} ${w.body}`);
+    for (const b of addrs) assert.ok((await tokens(b)).has(token), `${token} read through ${b}`);
+  }
+});
+
+test('1,000 writes through the round robin while s3 is cut off silently: every acknowledged write is kept; 3 Synced after the heal', async () => {
+  const lab = parse(readFileSync('.lab/.env'));
+  let cut: Promise<void> | undefined;
+  let cutAt = 0;
+  const t0 = performance.now();
+  const results = await runWriteLoop({
+    host: app2(),
+    dns: lab['LAB_DNS'] ?? '',
+    ca: await labCa(),
+    count: 1000,
+    intervalMs: 30,
+    prefix: `loop${Date.now()}`,
+    onStart: (n) => {
+      if (n === 200) {
+        cutAt = performance.now() - t0;
+        cut = labAsync('partition', 's3');
+      }
+    },
+  });
+  await cut;
+  const acked = results.filter((r) => r.code === 200);
+  const failed = results.filter((r) => r.code !== 200);
+  const [s1 = ''] = addrs;
+  const stored = await tokens(s1);
+  const lost = acked.filter((r) => !stored.has(r.token));
+  const window = failed.length > 0 ? `${((failed.at(-1)?.at ?? 0) - cutAt) / 1000} s` : 'none';
+  console.log(
+    `  database partition: ${results.length} writes, ${acked.length} acknowledged, ${failed.length} failed (${((100 * failed.length) / results.length).toFixed(1)} %; last failure ${window} after the cut; ${failed
+      .slice(0, 3)
+      .map((f) => `${f.code || f.error}`)
+      .join(', ')}), lost ${lost.length}`,
+  );
+  assert.is(lost.length, 0, `acknowledged writes lost: ${lost.map((r) => r.token).join(' ')}`);
+  assert.ok(acked.length >= 900, `only ${acked.length} of 1000 writes were acknowledged`);
+  await labAsync('heal', 's3');
+  await allSynced(180);
+  const [, , s3 = ''] = addrs;
+  const onS3 = await tokens(s3);
+  assert.is(acked.filter((r) => !onS3.has(r.token)).length, 0, 's3 has every acknowledged write');
+});
+
+test('a backup taken, a table dropped: the restore brings every row back', async () => {
+  const [s1 = '', s2 = ''] = addrs;
+  const before = await count(s1);
+  const now = runCommand('scripts/backup.ts', [
+    'now',
+    '--env',
+    env,
+    '--servers',
+    '.lab/servers.txt',
+  ]);
+  assert.is(now.status, 0, now.stdout + now.stderr);
+  assert.match(now.stdout, /^backup: db-\d{8}T\d{6}Z-s\d\.sql\.gz on /m);
+  const dir = mkdtempSync(join(tmpdir(), 'shoestring-backups-'));
+  const pull = runCommand('scripts/backup.ts', [
+    'pull',
+    '--to',
+    dir,
+    '--env',
+    env,
+    '--servers',
+    '.lab/servers.txt',
+  ]);
+  assert.is(pull.status, 0, pull.stdout + pull.stderr);
+  const [file = ''] = readdirSync(dir);
+  assert.match(file, /^db-.*\.sql\.gz$/);
+  await on(s2, 'mariadb -e "DROP TABLE app2.rows_written"');
+  assert.is(
+    (await on(s1, 'mariadb -N -e "SHOW TABLES FROM app2"')).out,
+    '',
+    'the table is gone everywhere',
+  );
+  const dry = runCommand('scripts/backup.ts', [
+    'restore',
+    join(dir, file),
+    '--env',
+    env,
+    '--servers',
+    '.lab/servers.txt',
+  ]);
+  assert.is(dry.status, 0, dry.stderr);
+  assert.match(dry.stdout, /^would restore .*nothing changed; add --yes/m);
+  assert.is(
+    (await on(s1, 'mariadb -N -e "SHOW TABLES FROM app2"')).out,
+    '',
+    'without --yes nothing changed',
+  );
+  const restore = runCommand('scripts/backup.ts', [
+    'restore',
+    join(dir, file),
+    '--yes',
+    '--env',
+    env,
+    '--servers',
+    '.lab/servers.txt',
+  ]);
+  assert.is(restore.status, 0, restore.stdout + restore.stderr);
+  for (const a of addrs) assert.is(await count(a), before, `every row back, read through ${a}`);
+});
+
+test('every server stopped and started: one provision brings the cluster back with every row', async () => {
+  const [s1 = ''] = addrs;
+  const before = await tokens(s1);
+  for (const s of ['s1', 's2', 's3'])
+    assert.is(runCommand('scripts/lab.ts', ['stop', s]).status, 0);
+  for (const s of ['s1', 's2', 's3'])
+    assert.is(runCommand('scripts/lab.ts', ['start', s]).status, 0);
+  const back = provision(['--env', env, '--servers', '.lab/servers.txt']);
+  assert.is(back.status, 0, back.stdout + back.stderr);
+  await allSynced(120);
+  const after = await tokens(s1);
+  assert.equal(
+    [...before].filter((t) => !after.has(t)),
+    [],
+    'every row is back',
+  );
+});
+
+test.run();
