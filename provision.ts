@@ -27,6 +27,7 @@ const spec = {
     percent: { type: 'string' },
     json: { type: 'boolean' },
     'break-lock': { type: 'boolean' },
+    recover: { type: 'boolean' },
   },
   optionHelp: [
     ...INPUT_OPTION_HELP,
@@ -43,6 +44,12 @@ const spec = {
         'cluster serves; all at once on a first install)',
     ],
     ['--json', 'one JSON event per line'],
+    [
+      '--recover',
+      'database: after every member stopped, bootstrap from the most advanced member\n' +
+        ' '.repeat(20) +
+        'even when that is not certain (provision says why it asks for this)',
+    ],
     [
       '--break-lock',
       'take the operator lock even if another run holds it (only when that run is gone:\n' +
@@ -75,6 +82,7 @@ main(async () => {
         components,
         stop,
         breakLock: values['break-lock'] === true,
+        recover: values.recover === true,
       },
       reporter,
     );

@@ -9,6 +9,7 @@ Without a database those answer 503.
 """
 import os
 import socket
+import time
 
 from flask import Flask, jsonify, request
 
@@ -71,21 +72,44 @@ def info():
     return jsonify(app="app2", served_by=SERVER, database="DATABASE_NAME" in os.environ)
 
 
+# Galera aborts a transaction that loses a conflict or is caught by a membership change
+# (deadlock, 1213) and refuses work while it is not in a primary component (1047): the
+# transaction was not committed, so it is safe to run it again. Apps on Galera should do this.
+RETRY_CODES = {1213, 1047}
+
+
+def insert_row(token):
+    import pymysql
+
+    for attempt in range(4):
+        conn = connect()
+        try:
+            with conn.cursor() as cur:
+                cur.execute(
+                    "INSERT INTO rows_written (token, served_by) VALUES (%s, %s)", (token, SERVER)
+                )
+                row_id = cur.lastrowid
+            conn.commit()
+            return row_id
+        except pymysql.err.MySQLError as e:
+            code = e.args[0] if e.args else None
+            if code not in RETRY_CODES or attempt == 3:
+                raise
+            time.sleep(0.2 * (attempt + 1))
+        finally:
+            conn.close()
+    raise RuntimeError("unreachable")
+
+
 @app.route("/rows", methods=["POST"])
 def write_row():
     if "DATABASE_NAME" not in os.environ:
         return no_database()
     token = request.values.get("token", "")[:64]
-    conn = connect()
     try:
-        with conn.cursor() as cur:
-            cur.execute(
-                "INSERT INTO rows_written (token, served_by) VALUES (%s, %s)", (token, SERVER)
-            )
-            row_id = cur.lastrowid
-        conn.commit()
-    finally:
-        conn.close()
+        row_id = insert_row(token)
+    except Exception as e:  # noqa: BLE001 - the answer says what failed, and nothing is committed
+        return f"database error: {type(e).__name__} {e.args[:1]}\n", 500, {"Content-Type": "text/plain"}
     return jsonify(id=row_id, token=token, served_by=SERVER)
 
 

@@ -181,7 +181,7 @@ test('1,000 writes through the round robin while s3 is cut off silently: every a
   console.log(
     `  database partition: ${results.length} writes, ${acked.length} acknowledged, ${failed.length} failed (${((100 * failed.length) / results.length).toFixed(1)} %; last failure ${window} after the cut; ${failed
       .slice(0, 3)
-      .map((f) => `${f.code || f.error}`)
+      .map((f) => `${f.code || f.error} ${f.body.trim()}`.trim())
       .join(', ')}), lost ${lost.length}`,
   );
   assert.is(lost.length, 0, `acknowledged writes lost: ${lost.map((r) => r.token).join(' ')}`);

@@ -17,6 +17,8 @@ export interface WriteResult {
   readonly code: number;
   readonly address: string;
   readonly error: string | undefined;
+  /** The start of the answer's body when it was not 200. */
+  readonly body: string;
 }
 
 export interface WriteLoopOptions {
@@ -46,7 +48,7 @@ function post(
   host: string,
   path: string,
   ca: Buffer,
-): Promise<{ code: number; connected: boolean; error?: string }> {
+): Promise<{ code: number; connected: boolean; error?: string; body?: string }> {
   return new Promise((resolve) => {
     let connected = false;
     const req = request(
@@ -61,8 +63,10 @@ function post(
         agent: false,
       },
       (res) => {
-        res.resume();
-        res.on('end', () => resolve({ code: res.statusCode ?? 0, connected: true }));
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => (body = (body + d).slice(0, 200)));
+        res.on('end', () => resolve({ code: res.statusCode ?? 0, connected: true, body }));
         res.on('error', (e) => resolve({ code: 0, connected: true, error: e.message }));
       },
     );
@@ -94,15 +98,21 @@ export async function runWriteLoop(o: WriteLoopOptions): Promise<WriteResult[]> 
     pending.push(
       (async () => {
         const addresses = (await resolveAll(o.dns, o.host)).sort(() => Math.random() - 0.5);
-        let last: { code: number; address: string; error: string | undefined } = {
+        let last: { code: number; address: string; error: string | undefined; body: string } = {
           code: 0,
           address: '',
           error: 'no address',
+          body: '',
         };
         for (const address of addresses) {
           await guardAddress(address);
           const r = await post(address, o.host, `/rows?token=${token}`, o.ca);
-          last = { code: r.code, address, error: r.error };
+          last = {
+            code: r.code,
+            address,
+            error: r.error,
+            body: r.code === 200 ? '' : (r.body ?? ''),
+          };
           // Only a connection that never opened is tried elsewhere (as browsers do): a write
           // that reached a server is not sent twice.
           if (r.connected) break;
