@@ -5,7 +5,7 @@
  * provisions them, runs the smoke test, and prints how to look around.
  */
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { appendFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'dotenv';
 import { EXIT_CODES_HELP, numberOption, parseCommand } from '../src/cli/args.ts';
@@ -18,7 +18,7 @@ import { ACME_ROOT_FILE, paths as labPaths, repoRoot } from '../src/lab/paths.ts
 const spec = {
   usage: 'npm run demo [-- --servers N]',
   summary:
-    'Boots the lab (N Debian servers on this machine, default 3), provisions it, smoke-tests app1 and app2.\nNeeds root. Remove it afterwards with: npm run lab -- down',
+    'Boots the lab (N Debian servers on this machine, default 3), provisions it (with the replicated\ndatabase when N is odd and at least 3), smoke-tests app1 and app2, takes a database backup.\nNeeds root. Remove it afterwards with: npm run lab -- down',
   options: { servers: { type: 'string' } },
   optionHelp: [['--servers N', 'how many lab servers (default 3)']],
   epilog: EXIT_CODES_HELP,
@@ -53,6 +53,11 @@ main(async () => {
     );
   await step('Install what the lab needs', 'scripts/lab.ts', ['install']);
   await step(`Boot ${n} lab servers`, 'scripts/lab.ts', ['up', String(n)]);
+  // The replicated database (MariaDB Galera) needs an odd number of members, at least 3. `lab
+  // up` writes .lab/.env afresh, so this choice lasts until the next `lab up`.
+  const withDatabase = n >= 3 && n % 2 === 1;
+  if (withDatabase)
+    appendFileSync(labPaths.env, '# Added by the demo: the replicated database\nDATABASE=galera\n');
   // Provision publishes one A record per server for *.DOMAIN and DOMAIN at the lab's DNS
   // (PowerDNS, through its API), and the agent obtains the wildcard certificate from the lab's
   // ACME CA (pebble): the same path as a real provider and Let's Encrypt.
@@ -77,6 +82,7 @@ main(async () => {
       '0.5s',
     ]);
   }
+  if (withDatabase) await step('Take a database backup', 'scripts/backup.ts', ['now', '--lab']);
   out('\nThe lab is up. Look around:');
   out(`  dig @${dns} +short app1.${domain}                  # one A record per server`);
   for (const s of servers)
@@ -84,6 +90,16 @@ main(async () => {
       `  curl -si --cacert ${ACME_ROOT_FILE} --resolve app1.${domain}:443:${s.host} https://app1.${domain}/ | grep -i served-by`,
     );
   out(`  scripts/lab.ts ssh s1                              # a shell on a server`);
+  if (withDatabase) {
+    const first = servers[0]?.host ?? '';
+    out(
+      `  curl -s --cacert ${ACME_ROOT_FILE} --resolve app2.${domain}:443:${first} -X POST 'https://app2.${domain}/rows?token=hello'`,
+    );
+    out(
+      `  curl -s --cacert ${ACME_ROOT_FILE} --resolve app2.${domain}:443:${first} https://app2.${domain}/rows/count`,
+    );
+    out(`  scripts/backup.ts list --lab                       # every member's backups`);
+  }
   out(`  scripts/status.ts --lab                            # the cluster at a glance`);
   out(
     `  scripts/lab.ts partition s2                         # cut a server off silently, then watch`,
