@@ -8,7 +8,7 @@
  * `database` turn. Gate: Synced in a primary component (members), a member answering through
  * the proxy (every server).
  */
-import { GALERA_SURVEY } from '../database/galera-state.ts';
+import { GALERA_CNF, GALERA_SURVEY } from '../database/galera-state.ts';
 import { prepareGalera, type GaleraCluster } from '../database/recover.ts';
 import { tidbGate, tidbPhases } from '../database/tidb-plan.ts';
 import type { Phase } from '../plan/phase.ts';
@@ -67,6 +67,24 @@ function arbitratorPhase(ctx: HostContext): Phase {
   };
 }
 
+/** A server no longer in db-servers.txt: its member leaves the group cleanly (data kept). */
+function leavePhase(): Phase {
+  return {
+    title: 'Leave the database cluster',
+    turn: 'database',
+    steps: [
+      // Idempotent: done once this server has no Galera settings (never a member, or it left).
+      shell.command(
+        'Stop this database member (no longer in db-servers.txt)',
+        `[ ! -f ${GALERA_CNF} ]`,
+        ['systemctl disable --now mariadb', `rm -f ${GALERA_CNF}`].join('\n'),
+      ),
+      systemd.unitAbsent(DBCHECK_SOCKET, DBCHECK_UNIT_FILES),
+      ...backupTeardownSteps(),
+    ],
+  };
+}
+
 function phases(ctx: HostContext, cluster: State): Phase[] {
   if (ctx.config.database === 'tidb') {
     // Never run by the test suite: TiDB's binaries cannot be downloaded there (README).
@@ -84,7 +102,7 @@ function phases(ctx: HostContext, cluster: State): Phase[] {
     const dbs = appDatabasesPhase(ctx.apps);
     if (dbs) out.push(dbs);
     out.push(backupPhase(ctx));
-  }
+  } else out.push(leavePhase());
   if (ctx.database.arbitrator === ctx.self) out.push(arbitratorPhase(ctx));
   out.push(proxyPhase(ctx));
   out.push({ title: "The apps' database settings", steps: appSettingsSteps(ctx.apps) });

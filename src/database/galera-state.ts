@@ -31,7 +31,8 @@ export const GALERA_SURVEY = [
   section('galera_active'),
   'systemctl is-active mariadb 2>/dev/null || true',
   section('galera_grastate'),
-  `cat ${GRASTATE} 2>/dev/null || true`,
+  // No newline at its end: the next marker must start a line of its own.
+  `cat ${GRASTATE} 2>/dev/null || true; echo`,
   section('galera_status'),
   `if systemctl is-active -q mariadb 2>/dev/null; then ${WSREP_STATUS}; fi`,
 ].join('\n');

@@ -17,6 +17,10 @@ import {
   WSREP_STATUS,
 } from './galera-state.ts';
 
+/** Shell check: this member answers and is in a primary component (whatever its state). */
+const IN_PRIMARY = `{ ${WSREP_STATUS}; } | grep -q '^wsrep_cluster_status[[:space:]]*Primary$'`;
+const PRIMARY_NOW = 'shoestring:in-primary-component';
+
 /** Shell (read-only in effect): the member's last position from its InnoDB log. */
 const WSREP_RECOVER = [
   'log=$(mktemp)',
@@ -57,15 +61,19 @@ export async function prepareGalera(ctx: ClusterContext, io: ClusterIO): Promise
       const on = byName(ctx, name);
       // A member still starting (waiting for a primary component) holds the data directory:
       // its position is only readable once it stopped. Not in a dry run.
+      // Never one in a primary component: the survey would have been misread.
       const stop = dryRun ? '' : 'systemctl stop mariadb 2>/dev/null || true\n';
-      answers.set(
-        name,
-        await io.query(
-          on,
-          `${stop}if ! systemctl is-active -q mariadb; then ${WSREP_RECOVER}; fi`,
-          `ask ${name} for its last database position (--wsrep-recover)`,
-        ),
+      const answer = await io.query(
+        on,
+        `if ${IN_PRIMARY}; then echo ${PRIMARY_NOW}; exit 0; fi\n${stop}if ! systemctl is-active -q mariadb; then ${WSREP_RECOVER}; fi`,
+        `ask ${name} for its last database position (--wsrep-recover)`,
       );
+      if (answer.includes(PRIMARY_NOW))
+        throw new ShoestringError(
+          `database: ${name} is in a primary component after all (it was not when provision started): nothing was stopped`,
+          { hint: 'run ./provision.ts again' },
+        );
+      answers.set(name, answer);
     }
     reports = reportsOf(ctx, answers);
     plan = planGalera(reports, { recover: ctx.recover, askedPositions: true });
@@ -88,7 +96,7 @@ export async function prepareGalera(ctx: ClusterContext, io: ClusterIO): Promise
         shell.command(
           'Stop the waiting database member',
           '! systemctl is-active -q mariadb',
-          'systemctl stop mariadb',
+          `if ${IN_PRIMARY}; then echo 'this member is in a primary component: not stopping it' >&2; exit 1; fi\nsystemctl stop mariadb`,
         ),
       ],
     });
