@@ -7,11 +7,23 @@ import { DEFAULT_SUBNET } from '../lab/paths.ts';
 import { loadState } from '../lab/state.ts';
 import { contains, parseSubnet } from '../lab/subnet.ts';
 
-const checked = new Set<string>();
+/**
+ * One check per address, shared by every caller, also those that ask while it is still running
+ * (a request loop asks many times a second; on a busy machine each `ip` it spawns is slower
+ * than the next request, and checks that were not shared piled up by the hundred).
+ */
+const checks = new Map<string, Promise<void>>();
 
-export async function guardAddress(address: string): Promise<void> {
-  if (checked.has(address)) return;
-  const subnets = [DEFAULT_SUBNET, loadState()?.subnet].filter((s): s is string => !!s);
-  if (subnets.some((s) => contains(parseSubnet(s), address))) await assertBridge(address);
-  checked.add(address);
+export function guardAddress(address: string): Promise<void> {
+  let check = checks.get(address);
+  if (!check) {
+    check = (async () => {
+      const subnets = [DEFAULT_SUBNET, loadState()?.subnet].filter((s): s is string => !!s);
+      if (subnets.some((s) => contains(parseSubnet(s), address))) await assertBridge(address);
+    })();
+    checks.set(address, check);
+    // A failed check is not kept: the next caller checks again (the bridge may be back).
+    check.catch(() => checks.delete(address));
+  }
+  return check;
 }

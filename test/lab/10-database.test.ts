@@ -8,7 +8,6 @@
  * server stopped and started, one provision brings the cluster back with every row.
  */
 import { readFileSync, mkdtempSync, readdirSync } from 'node:fs';
-import { request } from 'node:https';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,7 +15,7 @@ import { parse } from 'dotenv';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { guardAddress } from '../../src/watch/guard.ts';
-import { labAsync, on } from './helpers.ts';
+import { labAsync, log, on } from './helpers.ts';
 import { labUp, runCommand, totals } from './provision-helpers.ts';
 import {
   DOMAIN,
@@ -27,7 +26,7 @@ import {
   provision,
   sleep,
 } from './stack-checks.ts';
-import { runWriteLoop } from './write-loop.ts';
+import { httpsCall, runWriteLoop } from './write-loop.ts';
 
 let addrs: string[] = [];
 let env = '';
@@ -52,38 +51,8 @@ async function allSynced(seconds: number): Promise<void> {
 }
 
 /** One HTTPS request to app2 through one server's front (checked against the lab's CA). */
-async function call(
-  address: string,
-  method: string,
-  path: string,
-): Promise<{ code: number; body: string }> {
-  await guardAddress(address);
-  const ca = await labCa();
-  return new Promise((resolve, reject) => {
-    const req = request(
-      {
-        host: address,
-        port: 443,
-        method,
-        path,
-        servername: app2(),
-        headers: { Host: app2() },
-        ca,
-        agent: false,
-        timeout: 30_000,
-      },
-      (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (d: string) => (body += d));
-        res.on('end', () => resolve({ code: res.statusCode ?? 0, body }));
-      },
-    );
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', reject);
-    req.end();
-  });
-}
+const call = async (address: string, method: string, path: string) =>
+  httpsCall(address, app2(), await labCa(), method, path);
 
 const write = (address: string, token: string) => call(address, 'POST', `/rows?token=${token}`);
 
@@ -172,6 +141,7 @@ test('1,000 writes through the round robin while s3 is cut off silently: every a
     },
   });
   await cut;
+  log('partition: writes done, reading the tokens back');
   const acked = results.filter((r) => r.code === 200);
   const failed = results.filter((r) => r.code !== 200);
   const [s1 = ''] = addrs;
@@ -187,6 +157,7 @@ test('1,000 writes through the round robin while s3 is cut off silently: every a
   assert.is(lost.length, 0, `acknowledged writes lost: ${lost.map((r) => r.token).join(' ')}`);
   assert.ok(acked.length >= 900, `only ${acked.length} of 1000 writes were acknowledged`);
   await labAsync('heal', 's3');
+  log('partition: healed, waiting for 3 Synced members');
   await allSynced(180);
   const [, , s3 = ''] = addrs;
   const onS3 = await tokens(s3);

@@ -8,6 +8,7 @@
 import { Resolver } from 'node:dns/promises';
 import { request } from 'node:https';
 import { guardAddress } from '../../src/watch/guard.ts';
+import { log } from './helpers.ts';
 
 export interface WriteResult {
   readonly token: string;
@@ -85,6 +86,52 @@ function post(
   });
 }
 
+/**
+ * One HTTPS request to `host` through the front at `address` (checked against `ca`); code 0 and
+ * the error's message as the body when there was no answer.
+ */
+export async function httpsCall(
+  address: string,
+  host: string,
+  ca: Buffer,
+  method: string,
+  path: string,
+): Promise<{ code: number; body: string }> {
+  await guardAddress(address);
+  return new Promise((resolve) => {
+    const req = request(
+      {
+        host: address,
+        port: 443,
+        method,
+        path,
+        servername: host,
+        headers: { Host: host },
+        ca,
+        agent: false,
+        timeout: 30_000,
+      },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => (body += d));
+        res.on('end', () => resolve({ code: res.statusCode ?? 0, body }));
+        res.on('error', (e) => resolve({ code: 0, body: e.message }));
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', (e) => resolve({ code: 0, body: e.message }));
+    req.end();
+  });
+}
+
+/** `p`, or `fallback` after `ms` (a write must never hold the loop up for good). */
+function within<T>(p: Promise<T>, ms: number, fallback: () => T): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<T>((resolve) => (timer = setTimeout(() => resolve(fallback()), ms)));
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
+}
+
 export async function runWriteLoop(o: WriteLoopOptions): Promise<WriteResult[]> {
   const t0 = performance.now();
   const results: WriteResult[] = [];
@@ -106,7 +153,15 @@ export async function runWriteLoop(o: WriteLoopOptions): Promise<WriteResult[]> 
         };
         for (const address of addresses) {
           await guardAddress(address);
-          const r = await post(address, o.host, `/rows?token=${token}`, o.ca);
+          const r = await within(
+            post(address, o.host, `/rows?token=${token}`, o.ca),
+            40_000,
+            () => ({
+              code: 0,
+              connected: true,
+              error: 'no answer in 40 s',
+            }),
+          );
           last = {
             code: r.code,
             address,
@@ -121,6 +176,8 @@ export async function runWriteLoop(o: WriteLoopOptions): Promise<WriteResult[]> 
       })(),
     );
   }
+  log(`write loop: all ${o.count} writes started; waiting for the answers`);
   await Promise.all(pending);
+  log('write loop: done');
   return results.sort((a, b) => a.at - b.at);
 }
