@@ -17,9 +17,11 @@ export const HEALTH_DIR = '/srv/shoestring/health';
  * timeout, and both timers expire in the same second: a connect to a server that died silently
  * ends the whole request (Apache answers 500, nginx retries, see nginx-site.conf.hbs) and does
  * NOT mark the instance failed (uWSGI 2.0.21 corerouter.c). So the tolerance below, not this,
- * decides how long a silently dead server keeps getting requests.
+ * decides how long a silently dead server keeps getting requests. Not lower than a live app's
+ * slow answer: a database write waits while Galera decides a silent member is gone (about 3 s
+ * plus the view change); 3 s here cut those writes off (measured, BENCHMARKS.md).
  */
-export const FASTROUTER_TIMEOUT = 3;
+export const FASTROUTER_TIMEOUT = 8;
 /**
  * Seconds between an instance's announcements to every fastrouter (uWSGI's default: 10). One
  * small UDP datagram per app, per server, per second.

@@ -38,7 +38,7 @@ test('fastrouter.ini (golden): plugin, ports, subscription server on the own add
     'master = true',
     'fastrouter = 127.0.0.1:3017',
     'fastrouter-subscription-server = 10.0.0.2:7000',
-    'fastrouter-timeout = 3',
+    'fastrouter-timeout = 8',
     'fastrouter-stats = 127.0.0.1:3018',
     'subscription-tolerance = 8',
     'subscription-dotsplit = true',
