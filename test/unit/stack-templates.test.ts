@@ -3,6 +3,7 @@ import * as assert from 'uvu/assert';
 import { describeApps } from '../../src/apps/discover.ts';
 import { vassalIni, subscriptions } from '../../src/components/apps.ts';
 import { PORTS } from '../../src/components/ports.ts';
+import { FASTROUTER_TIMEOUT } from '../../src/components/uwsgi.ts';
 import { apacheSite, nginxSite } from '../../src/components/web.ts';
 import { TemplateError } from '../../src/errors.ts';
 import { render } from '../../src/templates.ts';
@@ -26,7 +27,7 @@ test('fastrouter.ini (golden): plugin, ports, subscription server on the own add
     fastrouterPort: 3017,
     address: '10.0.0.2',
     subscriptionPort: 7000,
-    timeout: 3,
+    timeout: FASTROUTER_TIMEOUT,
     statsPort: 3018,
     announceEvery: 2,
     tolerance: 8,
