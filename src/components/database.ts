@@ -55,7 +55,8 @@ function arbitratorPhase(ctx: HostContext): Phase {
       files.file(
         '/etc/default/garb',
         render('database/garb.hbs', {
-          members: ctx.database.members.map((s) => `${s.private}:${PORTS.galeraGroup}`).join(','),
+          // Space-separated, as Debian's garb script reads it.
+          members: ctx.database.members.map((s) => `${s.private}:${PORTS.galeraGroup}`).join(' '),
           clusterName: CLUSTER_NAME,
           address: ctx.self.private,
           port: PORTS.galeraGroup,

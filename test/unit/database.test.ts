@@ -3,6 +3,7 @@
 // member's configuration, the gate, and that no password is ever in a script's text.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { database } from '../../src/components/database.ts';
 import { appDatabasesPhase, appSettingsSteps } from '../../src/components/database-apps.ts';
 import { galeraConfig, galeraGate } from '../../src/components/database-galera.ts';
 import { haproxyConfig } from '../../src/components/database-proxy.ts';
@@ -323,6 +324,49 @@ test("app databases: the password is read from etcd on the server, never in a sc
     settings?.kind === 'command' && /chown root:www-data "\$tmp"; chmod 0640/.test(settings.run),
   );
   assert.is(appDatabasesPhase([{ name: 'app1', database: false } as unknown as App]), undefined);
+});
+
+test('two members: the third server runs the arbitrator (members space-separated), no member phases', () => {
+  const base = hostContext(THREE, 'DATABASE=galera');
+  const members = base.servers.slice(0, 2);
+  const third = base.servers[2]!;
+  const layout = databaseLayout(
+    'galera',
+    base.servers,
+    members,
+    (s) => s.hostname,
+    'db-servers.txt',
+  );
+  const ctx3 = { ...base, database: layout, self: third };
+  const state = {
+    plan: { kind: 'running' as const, primary: ['s1'] },
+    runningBefore: new Set(['s1', 's2']),
+  };
+  const titles = database.phases(ctx3, state).map((p) => p.title);
+  assert.equal(titles, [
+    'Leave the database cluster',
+    'Galera arbitrator',
+    'Local database proxy',
+    "The apps' database settings",
+  ]);
+  const garb = database.phases(ctx3, state).find((p) => p.title === 'Galera arbitrator');
+  const file = Array.isArray(garb?.steps) ? garb.steps.find((s) => s.kind === 'file') : undefined;
+  assert.ok(
+    file?.kind === 'file' && file.content.includes('GALERA_NODES="10.88.0.1:4567 10.88.0.2:4567"'),
+  );
+  const ctx1 = { ...base, database: layout, self: base.servers[0]! };
+  assert.equal(
+    database
+      .phases(ctx1, state)
+      .map((p) => p.title)
+      .slice(0, 4),
+    [
+      'Install MariaDB and Galera',
+      'Configure the database member',
+      'Start the database member',
+      'Database backups',
+    ],
+  );
 });
 
 test.run();
