@@ -9,6 +9,7 @@
 import { GALERA_CNF, GRASTATE, NO_UUID, WSREP_STATUS } from '../database/galera-state.ts';
 import type { Gate, Phase } from '../plan/phase.ts';
 import { apt, files, shell, systemd } from '../plan/steps/index.ts';
+import { q } from '../ssh/quote.ts';
 import { render } from '../templates.ts';
 import { PORTS } from './ports.ts';
 import type { HostContext } from './types.ts';
@@ -29,8 +30,8 @@ export const GALERA_PACKAGES = ['mariadb-server', 'galera-4', 'rsync'] as const;
 export const SYNCED = `{ ${WSREP_STATUS}; } | awk '$1=="wsrep_cluster_status"{p=$2} $1=="wsrep_local_state_comment"{s=$2} END{exit !(p=="Primary" && s=="Synced")}'`;
 
 /** Shell: wait up to `seconds` for SYNCED, then fail saying what the member is. */
-function waitSynced(seconds: number, what: string): string {
-  return `(end=$((SECONDS + ${seconds})); until ${SYNCED}; do if [ "$SECONDS" -ge "$end" ]; then echo ${JSON.stringify(what)} >&2; { ${WSREP_STATUS}; } >&2; exit 1; fi; sleep 1; done)`;
+export function waitSynced(seconds: number, what: string): string {
+  return `(end=$((SECONDS + ${seconds})); until ${SYNCED}; do if [ "$SECONDS" -ge "$end" ]; then echo ${q(what)} >&2; { ${WSREP_STATUS}; } >&2; exit 1; fi; sleep 1; done)`;
 }
 
 export function galeraConfig(ctx: HostContext): string {
@@ -109,31 +110,29 @@ function bootstrapPhase(): Phase {
  * through its check service (not over SSH: that server may be busy provisioning itself), then
  * (re)starts this member as a joiner, in the cluster-wide `database` turn.
  */
-function joinPhases(via: string | undefined): Phase[] {
+export function joinPhase(via: string | undefined): Phase {
   const check = via ? `http://${via}:${PORTS.databaseCheck}/` : '';
-  return [
-    {
-      title: 'Join the database cluster',
-      turn: 'database',
-      steps: [
-        // Idempotent: done once this member is Synced. The restart takes a state transfer
-        // (Type=notify: systemctl returns when it is done).
-        shell.command(
-          'Join the database cluster',
-          SYNCED,
-          [
-            ...(via
-              ? [
-                  `(end=$((SECONDS + 300)); until curl -fsS -m 2 -o /dev/null ${check}; do if [ "$SECONDS" -ge "$end" ]; then echo "the database member at ${via} was not Synced within 5 minutes: nothing to join" >&2; exit 1; fi; sleep 1; done)`,
-                ]
-              : []),
-            'systemctl restart mariadb',
-            waitSynced(600, 'this member did not become Synced within 10 minutes of joining'),
-          ].join('\n'),
-        ),
-      ],
-    },
-  ];
+  return {
+    title: 'Join the database cluster',
+    turn: 'database',
+    steps: [
+      // Idempotent: done once this member is Synced. The restart takes a state transfer
+      // (Type=notify: systemctl returns when it is done).
+      shell.command(
+        'Join the database cluster',
+        SYNCED,
+        [
+          ...(via
+            ? [
+                `(end=$((SECONDS + 300)); until curl -fsS -m 2 -o /dev/null ${check}; do if [ "$SECONDS" -ge "$end" ]; then echo "the database member at ${via} was not Synced within 5 minutes: nothing to join" >&2; exit 1; fi; sleep 1; done)`,
+              ]
+            : []),
+          'systemctl restart mariadb',
+          waitSynced(600, 'this member did not become Synced within 10 minutes of joining'),
+        ].join('\n'),
+      ),
+    ],
+  };
 }
 
 export type MemberRole =
@@ -143,7 +142,7 @@ export type MemberRole =
 
 export function startPhases(role: MemberRole): Phase[] {
   if (role.kind === 'bootstrap') return [bootstrapPhase()];
-  if (role.kind === 'join') return joinPhases(role.via);
+  if (role.kind === 'join') return [joinPhase(role.via)];
   return [
     {
       title: 'Start the database member',

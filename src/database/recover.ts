@@ -8,7 +8,7 @@
 import type { ClusterContext, ClusterIO, ClusterServer } from '../components/types.ts';
 import { ShoestringError } from '../errors.ts';
 import { shell } from '../plan/steps/index.ts';
-import { SYNCED } from '../components/database-galera.ts';
+import { joinPhase, SYNCED, waitSynced } from '../components/database-galera.ts';
 import { planGalera, type GaleraPlan, type MemberReport } from './galera-plan.ts';
 import {
   GRASTATE,
@@ -113,27 +113,14 @@ export async function prepareGalera(ctx: ClusterContext, io: ClusterIO): Promise
         [
           `sed -i 's/^safe_to_bootstrap:.*/safe_to_bootstrap: 1/' ${GRASTATE}`,
           'galera_new_cluster',
-          `(end=$((SECONDS + 120)); until ${SYNCED}; do if [ "$SECONDS" -ge "$end" ]; then echo 'the recovered member did not become Synced' >&2; { ${WSREP_STATUS}; } >&2; exit 1; fi; sleep 1; done)`,
+          waitSynced(120, 'the recovered member did not become Synced'),
         ].join('\n'),
       ),
     ],
   });
   for (const s of ctx.database.members.filter((m) => m.hostname !== plan.from)) {
-    await io.apply(s, {
-      title: 'Rejoin the recovered database cluster',
-      turn: 'database',
-      steps: [
-        // Idempotent: done once Synced. A state transfer from the recovered member.
-        shell.command(
-          'Rejoin the database cluster',
-          SYNCED,
-          [
-            'systemctl restart mariadb',
-            `(end=$((SECONDS + 600)); until ${SYNCED}; do if [ "$SECONDS" -ge "$end" ]; then echo 'this member did not become Synced' >&2; exit 1; fi; sleep 1; done)`,
-          ].join('\n'),
-        ),
-      ],
-    });
+    // A state transfer from the recovered member, as any join.
+    await io.apply(s, { ...joinPhase(undefined), title: 'Rejoin the recovered database cluster' });
   }
   return {
     plan,
