@@ -6,7 +6,13 @@
  * it. A configuration change never restarts a running member (the member list is only read at
  * start, and a restart is a state transfer): it takes effect at its next start.
  */
-import { GALERA_CNF, GRASTATE, NO_UUID, WSREP_STATUS } from '../database/galera-state.ts';
+import {
+  GALERA_CNF,
+  GRASTATE,
+  NO_UUID,
+  parseWsrepStatus,
+  WSREP_STATUS,
+} from '../database/galera-state.ts';
 import type { Gate, Phase } from '../plan/phase.ts';
 import { apt, files, shell, systemd } from '../plan/steps/index.ts';
 import { q } from '../ssh/quote.ts';
@@ -171,20 +177,12 @@ export function galeraGate(ctx: HostContext, size: number): Gate {
     title: 'database gate',
     probe: WSREP_STATUS,
     verdict: (out) => {
-      const v = new Map(
-        out
-          .split('\n')
-          .map((l) => l.trim().split(/\s+/))
-          .map(([k = '', ...r]) => [k, r.join(' ')] as const),
-      );
-      const status = v.get('wsrep_cluster_status');
-      const state = v.get('wsrep_local_state_comment');
-      const got = Number(v.get('wsrep_cluster_size') ?? 0);
-      if (status === undefined) return 'the database member does not answer';
-      if (status !== 'Primary')
-        return `the database member is ${status}, not in a primary component`;
-      if (state !== 'Synced') return `the database member is ${state ?? 'unknown'}, not Synced`;
-      if (got < size) return `the database cluster has ${got} members, expected ${size}`;
+      const v = parseWsrepStatus(out);
+      if (!v) return 'the database member does not answer';
+      if (v.clusterStatus !== 'Primary')
+        return `the database member is ${v.clusterStatus}, not in a primary component`;
+      if (v.state !== 'Synced') return `the database member is ${v.state || 'unknown'}, not Synced`;
+      if (v.size < size) return `the database cluster has ${v.size} members, expected ${size}`;
       return undefined;
     },
     hint: `look at: journalctl -u mariadb on ${ctx.self.server.spec}; scripts/status.ts`,
