@@ -109,12 +109,27 @@ export class Transport {
    * safe; the caller spawns ssh). The lab's bridge check runs first, as for `run`.
    */
   async streamArgs(target: Target, command: string): Promise<string[]> {
-    const guard = this.#options.beforeConnect;
-    if (guard) await guard(target.host);
-    mkdirSync(this.#controlDir, { recursive: true, mode: 0o700 });
-    mkdirSync(dirname(this.#options.knownHosts), { recursive: true, mode: 0o700 });
+    await this.#ready(target);
     const remote = this.#needsSudo(target) ? `sudo -n bash -c ${q(command)}` : command;
     return [...this.sshArgs(target), remote];
+  }
+
+  /**
+   * Before a connection: the host's `beforeConnect` check (once per host, shared by every
+   * caller), and the control and known_hosts directories.
+   */
+  async #ready(target: Target): Promise<void> {
+    const guard = this.#options.beforeConnect;
+    if (guard) {
+      let check = this.#checked.get(target.host);
+      if (!check) {
+        check = guard(target.host);
+        this.#checked.set(target.host, check);
+      }
+      await check;
+    }
+    mkdirSync(this.#controlDir, { recursive: true, mode: 0o700 });
+    mkdirSync(dirname(this.#options.knownHosts), { recursive: true, mode: 0o700 });
   }
 
   /** Whether commands must be wrapped in sudo (a non-root login). */
@@ -128,17 +143,7 @@ export class Transport {
    * `set -euo pipefail`. Connection failures are retried with backoff; a failing script is not.
    */
   async run(target: Target, script: string, options: RunOptions): Promise<RunResult> {
-    const guard = this.#options.beforeConnect;
-    if (guard) {
-      let check = this.#checked.get(target.host);
-      if (!check) {
-        check = guard(target.host);
-        this.#checked.set(target.host, check);
-      }
-      await check;
-    }
-    mkdirSync(this.#controlDir, { recursive: true, mode: 0o700 });
-    mkdirSync(dirname(this.#options.knownHosts), { recursive: true, mode: 0o700 });
+    await this.#ready(target);
     const remote = this.#needsSudo(target) ? 'sudo -n bash -s' : 'bash -s';
     const body = `set -euo pipefail\nexport LC_ALL=C DEBIAN_FRONTEND=noninteractive\n${script}\n`;
     const retries = options.fresh ? 0 : (this.#options.retries ?? 3);
