@@ -51,6 +51,17 @@ def connect():
     return conn
 
 
+def fetch_all(sql):
+    """The rows of one read, on a connection of its own."""
+    conn = connect()
+    try:
+        with conn.cursor() as cur:
+            cur.execute(sql)
+            return cur.fetchall()
+    finally:
+        conn.close()
+
+
 def no_database():
     return "app2: no database (set DATABASE=galera)\n", 503, {"Content-Type": "text/plain"}
 
@@ -117,13 +128,7 @@ def write_row():
 def count_rows():
     if "DATABASE_NAME" not in os.environ:
         return no_database()
-    conn = connect()
-    try:
-        with conn.cursor() as cur:
-            cur.execute("SELECT COUNT(*) FROM rows_written")
-            (count,) = cur.fetchone()
-    finally:
-        conn.close()
+    ((count,),) = fetch_all("SELECT COUNT(*) FROM rows_written")
     return jsonify(count=count, served_by=SERVER)
 
 
@@ -131,13 +136,7 @@ def count_rows():
 def tokens():
     if "DATABASE_NAME" not in os.environ:
         return no_database()
-    conn = connect()
-    try:
-        with conn.cursor() as cur:
-            cur.execute("SELECT token FROM rows_written ORDER BY id")
-            lines = [t for (t,) in cur.fetchall()]
-    finally:
-        conn.close()
+    lines = [t for (t,) in fetch_all("SELECT token FROM rows_written ORDER BY id")]
     return "".join(f"{t}\n" for t in lines), 200, {"Content-Type": "text/plain"}
 
 
