@@ -3,7 +3,7 @@
  * WireGuard public key (the private key never leaves it), its configuration as it is now (no
  * secret in it: the private key is a file of its own), and whether its kernel has WireGuard.
  */
-import { readSections, section } from '../plan/sections.ts';
+import { section, sectionBlocks } from '../plan/sections.ts';
 
 export const WG_DIR = '/etc/wireguard';
 export const WG_INTERFACE = 'wg0';
@@ -41,20 +41,22 @@ export function isWireGuardKey(text: string): boolean {
 
 /** Pure: the sections NETWORK_SURVEY printed. */
 export function parseNetworkSurvey(output: string): NetworkSurvey {
-  const s = readSections(output);
-  const key = (s.get('wg_public') ?? []).join('').trim();
-  const conf = (s.get('wg_conf') ?? []).join('\n');
+  // Blocks, not lines: the configuration lists every other server, and stays as it came.
+  const s = sectionBlocks(output);
+  const lines = (name: string) => (s.get(name) ?? '').split('\n').slice(0, -1);
+  const key = lines('wg_public').join('').trim();
+  const conf = s.get('wg_conf') ?? '';
   const address = /^Address\s*=\s*([0-9.]+)/m.exec(conf)?.[1];
   const handshakes = new Map<string, number>();
-  for (const line of s.get('wg_handshakes') ?? []) {
+  for (const line of lines('wg_handshakes')) {
     const [peer, when] = line.trim().split(/\s+/);
     if (peer && when && /^\d+$/.test(when)) handshakes.set(peer, Number(when));
   }
   return {
     publicKey: isWireGuardKey(key) ? key : undefined,
-    conf: conf === '' ? '' : `${conf}\n`,
+    conf,
     address,
-    kernel: (s.get('wg_kernel') ?? []).join('').trim() === 'yes',
+    kernel: lines('wg_kernel').join('').trim() === 'yes',
     handshakes,
   };
 }
@@ -65,13 +67,19 @@ export interface ConfiguredPeer {
   readonly allowedIps: string;
 }
 
+const PEER_KEYS = ['PublicKey', 'Endpoint', 'AllowedIPs'] as const;
+/** A setting's value in a peer's block (made once: a mesh of hundreds has as many blocks). */
+const PEER_SETTING = new Map(
+  PEER_KEYS.map((k) => [k, new RegExp(`^${k}\\s*=\\s*(.+?)\\s*$`, 'm')] as const),
+);
+
 /** Pure: the peers a WireGuard configuration file lists. */
 export function configuredPeers(conf: string): ConfiguredPeer[] {
   return conf
     .split(/^\[Peer\]\s*$/m)
     .slice(1)
     .flatMap((block) => {
-      const get = (k: string) => new RegExp(`^${k}\\s*=\\s*(.+?)\\s*$`, 'm').exec(block)?.[1];
+      const get = (k: (typeof PEER_KEYS)[number]) => PEER_SETTING.get(k)?.exec(block)?.[1];
       const publicKey = get('PublicKey');
       const allowedIps = get('AllowedIPs');
       if (!publicKey || !allowedIps) return [];
@@ -79,7 +87,15 @@ export function configuredPeers(conf: string): ConfiguredPeer[] {
     });
 }
 
+/** Each server's answers parsed once (preflight and the network's prepare both ask). */
+const parsed = new WeakMap<ReadonlyMap<string, string>, NetworkSurvey>();
+
 /** A server's network survey from its preflight answers. */
 export function surveyOf(s: { readonly surveys: ReadonlyMap<string, string> }): NetworkSurvey {
-  return parseNetworkSurvey(s.surveys.get('network') ?? '');
+  let survey = parsed.get(s.surveys);
+  if (survey === undefined) {
+    survey = parseNetworkSurvey(s.surveys.get('network') ?? '');
+    parsed.set(s.surveys, survey);
+  }
+  return survey;
 }
