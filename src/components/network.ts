@@ -32,7 +32,6 @@ import {
   WG_SYNC,
   type Peer,
 } from '../network/wireguard.ts';
-import { ownPrivateNetwork } from '../network/addresses.ts';
 import { render } from '../templates.ts';
 import type { ClusterContext, ClusterServer, Component, HostContext } from './types.ts';
 
@@ -52,11 +51,18 @@ export interface NetworkState {
   /** hostname → WireGuard public key (KEY_UNKNOWN in a dry run, before the key exists). */
   readonly keys: ReadonlyMap<string, string>;
   readonly surveys: ReadonlyMap<string, NetworkSurvey>;
+  /**
+   * Each server's phase as prepare made it, when it lists no departing peer (then it is the
+   * phase the host's own run plans: made once, not twice, as it lists every other server).
+   */
+  readonly made?: ReadonlyMap<string, Phase>;
 }
 
 /** Uses WireGuard (servers.txt gives no private address). */
 export function usesWireGuard(ctx: ClusterContext): boolean {
-  return !ownPrivateNetwork(ctx.servers.map((s) => s.server));
+  // ownPrivateNetwork's rule, without making a list of the servers at each of its many calls.
+  const own = ctx.servers.length > 0 && ctx.servers.every((s) => s.server.private !== undefined);
+  return !own;
 }
 
 function packages(survey: NetworkSurvey): Step {
@@ -75,15 +81,19 @@ function keyPhase(survey: NetworkSurvey): Phase {
   return { title: 'WireGuard key', steps: [packages(survey), keyStep] };
 }
 
-function peersOf(ctx: ClusterContext, self: ClusterServer, keys: NetworkState['keys']): Peer[] {
-  return ctx.servers
-    .filter((s) => s !== self)
-    .map((s) => ({
-      name: s.hostname,
-      publicKey: keys.get(s.hostname) ?? KEY_UNKNOWN,
-      address: s.address,
-      private: s.private,
-    }));
+/** Every server as a peer, in servers.txt order (one object per server, shared by all files). */
+function meshPeers(ctx: ClusterContext, keys: NetworkState['keys']): Peer[] {
+  return ctx.servers.map((s) => ({
+    name: s.hostname,
+    publicKey: keys.get(s.hostname) ?? KEY_UNKNOWN,
+    address: s.address,
+    private: s.private,
+  }));
+}
+
+/** The peers of `self`: every other server. `all`: meshPeers(ctx, keys). */
+function peersOf(ctx: ClusterContext, self: ClusterServer, all: readonly Peer[]): Peer[] {
+  return all.filter((_, i) => ctx.servers[i] !== self);
 }
 
 function configPhase(
@@ -125,8 +135,9 @@ function configPhase(
 
 /** Peers a server has now that servers.txt no longer lists: kept until its own phase. */
 function leaving(self: ClusterServer, survey: NetworkSurvey, peers: readonly Peer[]): Peer[] {
+  const listed = new Set(peers.map((p) => p.publicKey));
   return configuredPeers(survey.conf)
-    .filter((p) => !peers.some((q) => q.publicKey === p.publicKey))
+    .filter((p) => !listed.has(p.publicKey))
     .map((p) => ({
       name: 'no longer in servers.txt',
       publicKey: p.publicKey,
@@ -158,17 +169,34 @@ export const network: Component<NetworkState> = {
       keys.set(s.hostname, key ?? KEY_UNKNOWN);
     });
     // Every server knows every peer before any host is rolled.
+    const made = new Map<string, Phase>();
+    const mesh = meshPeers(ctx, keys);
     await pMap(ctx.servers, 10, async (s) => {
-      const peers = peersOf(ctx, s, keys);
-      const all = configPhase(ctx, s, survey(s), [...peers, ...leaving(s, survey(s), peers)]);
-      if (!sameConf(all.conf, survey(s).conf)) await io.apply(s, all.phase);
+      const peers = peersOf(ctx, s, mesh);
+      const own = configPhase(ctx, s, survey(s), peers);
+      // Its file lists exactly these peers already: nobody is leaving, nothing to change.
+      if (sameConf(own.conf, survey(s).conf)) {
+        made.set(s.hostname, own.phase);
+        return;
+      }
+      const gone = leaving(s, survey(s), peers);
+      if (gone.length === 0) {
+        made.set(s.hostname, own.phase);
+        await io.apply(s, own.phase);
+        return;
+      }
+      const withGone = configPhase(ctx, s, survey(s), [...peers, ...gone]);
+      if (!sameConf(withGone.conf, survey(s).conf)) await io.apply(s, withGone.phase);
     });
-    return { keys, surveys };
+    return { keys, surveys, made };
   },
   phases(ctx: HostContext, state) {
     if (!usesWireGuard(ctx)) return [];
+    const made = state.made?.get(ctx.self.hostname);
+    if (made) return [made];
     const survey = state.surveys.get(ctx.self.hostname) ?? parseNetworkSurvey('');
-    return [configPhase(ctx, ctx.self, survey, peersOf(ctx, ctx.self, state.keys)).phase];
+    const peers = peersOf(ctx, ctx.self, meshPeers(ctx, state.keys));
+    return [configPhase(ctx, ctx.self, survey, peers).phase];
   },
   teardown: () => [
     {

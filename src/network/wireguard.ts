@@ -21,6 +21,25 @@ export function endpoint(address: string, port: number): string {
   return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
 }
 
+/**
+ * A peer's block of the file (the template network/wg-peer.conf.hbs, without its last newline):
+ * the same in every server's file, so made once per peer object and port, not once per server.
+ */
+const blocks = new WeakMap<Peer, { readonly port: number; readonly text: string }>();
+
+function peerBlock(p: Peer, port: number): string {
+  const known = blocks.get(p);
+  if (known && known.port === port) return known.text;
+  const text = render('network/wg-peer.conf.hbs', {
+    name: p.name,
+    publicKey: p.publicKey,
+    endpoint: endpoint(p.address, port),
+    allowedIps: `${p.private}/32`,
+  }).replace(/\n$/, '');
+  blocks.set(p, { port, text });
+  return text;
+}
+
 export function renderWgConf(o: {
   address: string;
   cidr: string;
@@ -32,12 +51,8 @@ export function renderWgConf(o: {
     prefix: o.cidr.split('/')[1] ?? '32',
     port: o.port,
     keyFile: WG_KEY,
-    peers: o.peers.map((p) => ({
-      name: p.name,
-      publicKey: p.publicKey,
-      endpoint: endpoint(p.address, o.port),
-      allowedIps: `${p.private}/32`,
-    })),
+    // Every other server's block, joined here into one text.
+    peers: o.peers.map((p) => peerBlock(p, o.port)).join('\n'),
   });
 }
 
@@ -53,11 +68,17 @@ export function renderWgDropIn(): string {
   return render('network/wg-quick.conf.hbs', { sync: WG_SYNC });
 }
 
+/** A line that is neither blank nor a comment (what sameConf compares). */
+const HAS_SETTING = /^(?!#)[^\S\n]*\S/m;
+
 /**
  * Files compared without blank lines (the survey's section reader drops them) and comments (a
  * peer's name comment is not the mesh: prepare calls a departing peer by what it is now).
  */
 export function sameConf(a: string, b: string): boolean {
+  if (a === b) return true;
+  // No file on one side: the other is the same only when it holds no setting either.
+  if (a === '' || b === '') return !HAS_SETTING.test(a === '' ? b : a);
   const norm = (t: string) =>
     t
       .split('\n')

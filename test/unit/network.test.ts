@@ -267,6 +267,11 @@ test('prepare on a converged mesh changes nothing; a server leaving stays a peer
   assert.ok(conf?.kind === 'file');
   assert.not.match(conf.content, /10\.88\.0\.4/);
   assert.equal(conf.notify, [{ service: 'wg-quick@wg0', action: 'reload' }]);
+  // s2 lists no departing peer: its host plans the phase prepare made (its file as it is).
+  const [own] = network.phases({ ...leaving.ctx, self: leaving.ctx.servers[1]! }, state);
+  const ownConf = (staticSteps(own!) ?? []).find((s) => s.kind === 'file' && s.path === WG_CONF);
+  assert.ok(ownConf?.kind === 'file');
+  assert.is(ownConf.content, confOf(1, [0, 2]));
 });
 
 test('a server whose private address changes restarts its interface instead of reloading it', async () => {
