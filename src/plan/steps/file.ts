@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import { dirname } from 'node:path';
 import { q } from '../../ssh/quote.ts';
+import { rememberLong } from '../../util/memo.ts';
 import { ProbeOutputError, ROOT, type Change, type Notify, type StepKind } from './types.ts';
 
 export interface FileStep {
@@ -61,6 +62,24 @@ export function sha256(text: string): string {
   return createHash('sha256').update(text, 'utf8').digest('hex');
 }
 
+/**
+ * Files of 256 KiB and more (the agent's bundle, over a megabyte, the same for every server) are
+ * hashed and encoded once for all servers; the last few are kept.
+ */
+const LONG = { minLength: 256 * 1024, entries: 4 };
+const contentSha256 = rememberLong(sha256, LONG);
+
+/** The content as base64 in lines of 76 characters (each full line ends with a newline). */
+export function base64Lines(content: string): string {
+  const b64 = Buffer.from(content, 'utf8').toString('base64');
+  const full = b64.length - (b64.length % 76);
+  const lines: string[] = [];
+  for (let i = 0; i < full; i += 76) lines.push(b64.slice(i, i + 76), '\n');
+  lines.push(b64.slice(full));
+  return lines.join('');
+}
+const encoded = rememberLong(base64Lines, LONG);
+
 /** Normalises a mode to four octal digits ('644' → '0644'). */
 export function normMode(mode: string): string {
   return mode.padStart(4, '0');
@@ -76,25 +95,26 @@ const EOF_MARK = 'SHOESTRING_EOF';
  */
 export function writeFileScript(step: FileStep): string {
   const { path, content } = step;
-  const b64 = Buffer.from(content, 'utf8')
-    .toString('base64')
-    .replace(/(.{76})/g, '$1\n');
-  const lines = [
+  const head = [
     `mkdir -p ${q(dirname(path))}`,
     `rm -f ${q(path)}.shoestring.??????`,
     `tmp=$(mktemp ${q(`${path}.shoestring.XXXXXX`)})`,
     // printf %q quotes the name for the eval at exit, whatever the path holds.
     `shoestring_on_exit "rm -f $(printf %q "$tmp")"`,
     `base64 -d > "$tmp" <<'${EOF_MARK}'`,
-    b64,
+  ].join('\n');
+  const owned = [
     EOF_MARK,
     `chown ${q(`${step.owner}:${step.group}`)} "$tmp"`,
     `chmod ${q(normMode(step.mode))} "$tmp"`,
   ];
-  if (!step.validate) return [...lines, `mv -f "$tmp" ${q(path)}`].join('\n');
+  // Concatenated, not join()ed: every server's script then shares the one encoded text (no
+  // copy per server of a megabyte bundle) until it is sent.
+  const tail = (rest: readonly string[]) => [...owned, ...rest].join('\n');
+  const write = (rest: readonly string[]) => `${head}\n${encoded(content)}\n${tail(rest)}`;
+  if (!step.validate) return write([`mv -f "$tmp" ${q(path)}`]);
   const old = `${path}.shoestring-previous`;
-  return [
-    ...lines,
+  return write([
     `if [ -e ${q(path)} ]; then cp -p ${q(path)} ${q(old)}; had=1; else had=0; fi`,
     `mv -f "$tmp" ${q(path)}`,
     `if ! out=$( { ${step.validate} ; } 2>&1); then`,
@@ -104,12 +124,14 @@ export function writeFileScript(step: FileStep): string {
     `  exit 1`,
     `fi`,
     `rm -f ${q(old)}`,
-  ].join('\n');
+  ]);
 }
 
 export const fileKind: StepKind<FileStep, FileFact> = {
-  probe: (s) =>
-    `if [ -f ${q(s.path)} ] && [ ! -L ${q(s.path)} ]; then stat -c '%a %U %G' ${q(s.path)}; sha256sum < ${q(s.path)} | cut -d' ' -f1; else echo MISSING; fi`,
+  probe: (s) => {
+    const path = q(s.path);
+    return `if [ -f ${path} ] && [ ! -L ${path} ]; then stat -c '%a %U %G' ${path}; sha256sum < ${path} | cut -d' ' -f1; else echo MISSING; fi`;
+  },
   parse(_step, lines) {
     if (lines[0] === 'MISSING') return { exists: false };
     const [mode, owner, group] = (lines[0] ?? '').split(' ');
@@ -122,13 +144,19 @@ export const fileKind: StepKind<FileStep, FileFact> = {
     const mode = normMode(step.mode);
     const notify = step.notify ?? [];
     const content = { path: step.path, text: step.content, secret: step.secret === true };
-    if (!fact.exists || fact.sha256 !== sha256(step.content)) {
+    if (!fact.exists || fact.sha256 !== contentSha256(step.content)) {
+      let script: string | undefined;
       return {
         title: step.title,
         summary: fact.exists
           ? `update ${step.path}`
           : `create ${step.path} (${mode} ${step.owner}:${step.group})`,
-        script: writeFileScript(step),
+        // Made when the change is applied, not when it is planned: a plan of hundreds of
+        // servers then holds no encoded copy of each of their files.
+        get script() {
+          script ??= writeFileScript(step);
+          return script;
+        },
         notify,
         path: step.path,
         content,
