@@ -2,12 +2,20 @@
 import type { Phase } from '../plan/phase.ts';
 import { apt, files, systemd } from '../plan/steps/index.ts';
 import { render } from '../templates.ts';
-import type { Component, HostContext } from './types.ts';
+import type { ClusterContext, Component, HostContext } from './types.ts';
 
 export const STATE_DIR = '/var/lib/shoestring';
 export const CONFIG_DIR = '/etc/shoestring';
 
-export function basePhase(ctx: HostContext): Phase {
+/** /etc/hosts: every server's private address and name, the same file on every server. */
+export function hostsFile(ctx: ClusterContext): string {
+  return render('base/hosts.hbs', {
+    servers: ctx.servers.map((s) => ({ address: s.private, hostname: s.hostname })),
+  });
+}
+
+/** `hosts`: hostsFile(ctx), made once per run (it lists every server). */
+export function basePhase(ctx: HostContext, hosts = hostsFile(ctx)): Phase {
   const inContainer = ctx.self.facts.container !== 'none';
   return {
     title: 'Base system',
@@ -15,13 +23,7 @@ export function basePhase(ctx: HostContext): Phase {
       apt.packages(['ca-certificates', 'curl', 'iproute2', 'procps']),
       files.directory(STATE_DIR, { mode: '0755' }),
       files.directory(CONFIG_DIR, { mode: '0755' }),
-      files.file(
-        '/etc/hosts',
-        render('base/hosts.hbs', {
-          hostname: ctx.self.hostname,
-          servers: ctx.servers.map((s) => ({ address: s.private, hostname: s.hostname })),
-        }),
-      ),
+      files.file('/etc/hosts', hosts),
       // A container shares the host's clock; systemd-timesyncd refuses to run there.
       ...(inContainer
         ? []
@@ -31,10 +33,11 @@ export function basePhase(ctx: HostContext): Phase {
   };
 }
 
-export const base: Component = {
+export const base: Component<string> = {
   name: 'base',
   description: 'state directories, /etc/hosts, time sync',
-  phases: (ctx) => [basePhase(ctx)],
+  prepare: (ctx) => Promise.resolve(hostsFile(ctx)),
+  phases: (ctx, hosts) => [basePhase(ctx, hosts)],
   teardown: () => [
     {
       title: 'Remove Shoestring state',

@@ -26,7 +26,7 @@ import { confirmVerdict, ROLLED_BACK_HINT } from '../firewall/verdict.ts';
 import type { Gate, Phase } from '../plan/phase.ts';
 import { apt, files, shell, systemd, type Step } from '../plan/steps/index.ts';
 import { q } from '../ssh/quote.ts';
-import type { Component, HostContext } from './types.ts';
+import type { ClusterContext, Component, HostContext } from './types.ts';
 
 /** `confirm` over a new SSH connection, within a budget longer than the rollback delay. */
 export function confirmGate(ctx: HostContext): Gate {
@@ -41,7 +41,20 @@ export function confirmGate(ctx: HostContext): Gate {
   };
 }
 
-export function firewallPhase(ctx: HostContext): Phase {
+/**
+ * The ruleset and fail2ban's jail: the same files on every server, made once per run (with
+ * hundreds of servers, making them again for each server was a quadratic share of planning).
+ */
+export interface FirewallFiles {
+  readonly ruleset: string;
+  readonly jail: string;
+}
+
+export function firewallFiles(ctx: ClusterContext): FirewallFiles {
+  return { ruleset: renderRuleset(firewallPlan(ctx)), jail: renderJail(ctx) };
+}
+
+export function firewallPhase(ctx: HostContext, made = firewallFiles(ctx)): Phase {
   return {
     title: 'Firewall (nftables)',
     steps: [
@@ -50,7 +63,7 @@ export function firewallPhase(ctx: HostContext): Phase {
       files.file(UNIT_FILE, unitFile()),
       systemd.daemonReload([{ unit: SERVICE, files: [UNIT_FILE] }]),
       // Checked by nft in place; the previous file is put back when the check fails.
-      files.file(RULESET, renderRuleset(firewallPlan(ctx)), {
+      files.file(RULESET, made.ruleset, {
         validate: `nft -c -f ${q(RULESET)}`,
       }),
       // Not yet running (a first install): its start tries the file, never confirmed yet.
@@ -91,13 +104,13 @@ export function firewallRemoval(): Step[] {
   ];
 }
 
-export function fail2banPhase(ctx: HostContext): Phase {
+export function fail2banPhase(ctx: HostContext, made = firewallFiles(ctx)): Phase {
   return {
     title: 'fail2ban',
     steps: [
       // Not started by the install: Debian's default jail reads a log bookworm does not have.
       apt.packages(['fail2ban', 'python3-systemd', 'nftables'], { noStart: true }),
-      files.file(JAIL, renderJail(ctx), {
+      files.file(JAIL, made.jail, {
         validate: 'fail2ban-client -t',
         notify: [{ service: 'fail2ban', action: 'restart' }],
       }),
@@ -111,23 +124,24 @@ export function fail2banRemoval(): Step[] {
   return [systemd.service('fail2ban', { enabled: false, running: false }), files.absent(JAIL)];
 }
 
-export function firewallPhases(ctx: HostContext): Phase[] {
+export function firewallPhases(ctx: HostContext, made = firewallFiles(ctx)): Phase[] {
   const { enabled, fail2ban } = ctx.config.firewall;
   return [
     enabled
-      ? firewallPhase(ctx)
+      ? firewallPhase(ctx, made)
       : { title: 'No Shoestring firewall (FIREWALL=off)', steps: firewallRemoval() },
     fail2ban
-      ? fail2banPhase(ctx)
+      ? fail2banPhase(ctx, made)
       : { title: 'No fail2ban (FAIL2BAN=off)', steps: fail2banRemoval() },
   ];
 }
 
-export const firewall: Component = {
+export const firewall: Component<FirewallFiles> = {
   name: 'firewall',
   description: `nftables (SSH, 80, 443, the cluster), confirmed over a new SSH connection or rolled back after ${ROLLBACK_SECONDS} s; fail2ban for SSH`,
   survey: SSHD_PORTS_SURVEY,
-  phases: (ctx) => firewallPhases(ctx),
+  prepare: (ctx) => Promise.resolve(firewallFiles(ctx)),
+  phases: (ctx, made) => firewallPhases(ctx, made),
   teardown: () => [
     { title: 'Remove the firewall', steps: [...firewallRemoval(), ...fail2banRemoval()] },
   ],
