@@ -9,10 +9,11 @@ import type { Gate, Phase } from '../plan/phase.ts';
 import { apt, files, shell, type Step } from '../plan/steps/index.ts';
 import { q } from '../ssh/quote.ts';
 import { render } from '../templates.ts';
+import { flat } from '../util/flat.ts';
 import { PORTS } from './ports.ts';
 import { appSettingsFile } from './database-apps.ts';
 import { localStatus } from './web.ts';
-import type { Component, HostContext } from './types.ts';
+import type { ClusterServer, Component, HostContext } from './types.ts';
 import { ANNOUNCE_EVERY, SUBSCRIPTION_TOLERANCE, VASSALS_DIR } from './uwsgi.ts';
 
 export const APPS_DIR = '/srv/shoestring/apps';
@@ -23,11 +24,37 @@ export function vassalName(app: App): string {
   return `app-${app.name}.ini`;
 }
 
+/**
+ * `server=S:7000,key=K,addr=` for each server: what an app's subscriptions share on every
+ * server (only the announced address differs), made once per list of servers and app.
+ */
+const heads = new WeakMap<readonly string[], Map<App, readonly string[]>>();
+
+function subscriptionHeads(app: App, servers: readonly string[]): readonly string[] {
+  let byApp = heads.get(servers);
+  if (!byApp) heads.set(servers, (byApp = new Map()));
+  let list = byApp.get(app);
+  if (!list) {
+    list = servers.map((s) => flat(`server=${s}:${PORTS.subscription},key=${app.key},addr=`));
+    byApp.set(app, list);
+  }
+  return list;
+}
+
 /** `server=S:7000,key=K,addr=SELF:PORT`, one per server in the cluster. */
 export function subscriptions(app: App, servers: readonly string[], self: string): string[] {
-  return servers.map(
-    (s) => `server=${s}:${PORTS.subscription},key=${app.key},addr=${self}:${app.port}`,
-  );
+  const addr = `${self}:${app.port}`;
+  return subscriptionHeads(app, servers).map((h) => h + addr);
+}
+
+/** The vassal's `subscribe2 = …` lines, one per server (see subscriptions). */
+function subscribeLines(app: App, servers: readonly string[], self: string): string {
+  const list = subscriptionHeads(app, servers);
+  if (list.length === 0) return '';
+  // Joined with the announced address (and the next line's start) between the shared heads:
+  // one text, without a string per line, for each of hundreds of servers.
+  const addr = `${self}:${app.port}`;
+  return `subscribe2 = ${list.join(`${addr}\nsubscribe2 = `)}${addr}`;
 }
 
 export function vassalIni(
@@ -50,7 +77,9 @@ export function vassalIni(
     dir: `${APPS_DIR}/${app.name}`,
     entry: app.entry,
     pythonpath: app.requirements ? [`${venv}/lib/python3*/site-packages`] : [],
-    subscribe: subscriptions(app, servers, self),
+    // One line per server, made here: a cluster of hundreds of servers has as many lines in
+    // every vassal of every server, as one text rather than a list the template walks.
+    subscribe2: subscribeLines(app, servers, self),
   });
 }
 
@@ -104,8 +133,17 @@ export function appPackages(apps: readonly App[]): string[] {
   ];
 }
 
+/** Every server's private address, one list per cluster (the subscriptions are made per list). */
+const privates = new WeakMap<readonly ClusterServer[], readonly string[]>();
+
+function privatesOf(servers: readonly ClusterServer[]): readonly string[] {
+  let list = privates.get(servers);
+  if (!list) privates.set(servers, (list = servers.map((s) => s.private)));
+  return list;
+}
+
 export function appsPhase(ctx: HostContext, apps: readonly App[]): Phase {
-  const servers = ctx.servers.map((s) => s.private);
+  const servers = privatesOf(ctx.servers);
   const packages = appPackages(apps);
   const steps: Step[] = [];
   if (packages.length > 0) steps.push(apt.packages(packages, { title: 'Packages the apps need' }));
