@@ -54,6 +54,8 @@ export function pemFromBase64(text: string | undefined): string | undefined {
 
 /** The value of a `/v3/kv/range` answer (our values are base64 of PEM, so decoded twice). */
 export function pemFromRange(text: string | undefined): string | undefined {
+  // No answer (a server without etcd yet): nothing to parse, and no exception to pay for.
+  if (text === undefined || text.trim() === '') return undefined;
   try {
     const r = JSON.parse(text ?? '') as { kvs?: { value?: string }[] };
     const v = r.kvs?.[0]?.value;

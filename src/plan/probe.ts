@@ -39,22 +39,23 @@ function services(steps: readonly Step[]): string[] {
 
 /** The probe script for several phases' steps. */
 export function probeScript(phases: readonly (readonly Step[])[]): string {
-  const units = [...new Set(phases.flat().flatMap(unitsOf))];
-  const body = phases
-    .flatMap((steps, i) => [
-      ...steps.flatMap((step, j) => [section(`step:${i}:${j}`), probeStep(step)]),
-      ...(services(steps).length > 0
-        ? [
-            section(`pending:${i}`),
-            ...services(steps).map(
-              (s) =>
-                `for a in restart reload; do if [ -e ${q(`${PENDING_DIR}/${s}`)}."$a" ]; then echo ${q(s)} "$a"; fi; done`,
-            ),
-          ]
-        : []),
-    ])
-    .join('\n');
-  return `${unitPrelude(units)}\n${body}`;
+  const units = new Set<string>();
+  const lines: string[] = [];
+  phases.forEach((steps, i) => {
+    steps.forEach((step, j) => {
+      for (const u of unitsOf(step)) units.add(u);
+      lines.push(section(`step:${i}:${j}`), probeStep(step));
+    });
+    const notified = services(steps);
+    if (notified.length === 0) return;
+    lines.push(section(`pending:${i}`));
+    for (const s of notified) {
+      lines.push(
+        `for a in restart reload; do if [ -e ${q(`${PENDING_DIR}/${s}`)}."$a" ]; then echo ${q(s)} "$a"; fi; done`,
+      );
+    }
+  });
+  return `${unitPrelude([...units])}\n${lines.join('\n')}`;
 }
 
 /** The notification a pending marker stands for, as the steps declare it. */
