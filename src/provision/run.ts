@@ -5,6 +5,7 @@
  * are not rolled. Stops at the first failing group (later groups are left untouched), and after
  * the running phases on Ctrl-C.
  */
+import { agentBundle } from '../agent/bundle.ts';
 import type { Component, ClusterContext, ClusterIO, HostContext } from '../components/types.ts';
 import { ConfigError, ShoestringError } from '../errors.ts';
 import type { HostSummary, Reporter } from '../plan/events.ts';
@@ -71,6 +72,9 @@ export async function provision(
     (s) => s.spec,
     inputs.dbServersFile,
   );
+  // The agent is built (esbuild, a few tenths of a second) while preflight asks the servers;
+  // its prepare awaits the same build (a failure is reported there).
+  if (options.components.some((c) => c.name === 'agent')) void agentBundle().catch(() => undefined);
   const transport = makeTransport(inputs.config);
   const surveys = options.components.flatMap((c) =>
     c.survey ? [{ name: c.name, script: c.survey }] : [],
