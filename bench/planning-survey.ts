@@ -144,16 +144,10 @@ export function preflightAnswers(
         }))
         .filter((_, j) => j !== i);
       const conf = renderWgConf({ address: privateOf(i), cidr, port, peers });
+      // As `cat` prints it: the file ends with its newline, the next marker follows.
       surveys.set(
         'network',
-        [
-          sectionLine('wg_public'),
-          wgKey(hostname),
-          sectionLine('wg_conf'),
-          conf,
-          sectionLine('wg_kernel'),
-          'yes',
-        ].join('\n'),
+        `${sectionLine('wg_public')}\n${wgKey(hostname)}\n${sectionLine('wg_conf')}\n${conf}${sectionLine('wg_kernel')}\nyes\n`,
       );
       surveys.set('etcd', etcdSurvey(i, voters));
       if (i < dbMembers) surveys.set('database', GALERA_SYNCED);
@@ -180,6 +174,18 @@ export function queryAnswer(on: ClusterServer, what: string): string {
 }
 
 const mode = (m: string) => m.replace(/^0+(?=\d)/, '');
+
+/** The agent's bundle is the same text for every server: hashed once here too. */
+const sums = new Map<string, string>();
+function sum(text: string): string {
+  if (text.length < 256 * 1024) return sha256(text);
+  let known = sums.get(text);
+  if (known === undefined) {
+    known = sha256(text);
+    sums.set(text, known);
+  }
+  return known;
+}
 
 /** What one step's probe prints on a server that has nothing of ours. */
 function freshLines(step: Step): string[] {
@@ -210,7 +216,7 @@ function freshLines(step: Step): string[] {
 function convergedLines(step: Step): string[] {
   switch (step.kind) {
     case 'file':
-      return [`${mode(step.mode)} ${step.owner} ${step.group}`, sha256(step.content)];
+      return [`${mode(step.mode)} ${step.owner} ${step.group}`, sum(step.content)];
     case 'directory':
       return [`directory|${mode(step.mode)} ${step.owner} ${step.group}`];
     case 'absent':

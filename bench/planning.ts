@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { performance } from 'node:perf_hooks';
+import { performance, PerformanceObserver } from 'node:perf_hooks';
 import { agentBundle } from '../src/agent/bundle.ts';
 import { COMPONENTS } from '../src/components/index.ts';
 import type { ClusterContext, ClusterServer } from '../src/components/types.ts';
@@ -27,7 +27,6 @@ import { applyScript } from '../src/plan/apply.ts';
 import { staticSteps, type Phase } from '../src/plan/phase.ts';
 import { hasWork, planPhases, probeScript, type PhasePlan } from '../src/plan/probe.ts';
 import { groupsOf } from '../src/plan/rolling.ts';
-import type { Step } from '../src/plan/steps/index.ts';
 import { loadInputs } from '../src/provision/context.ts';
 import * as survey from './planning-survey.ts';
 
@@ -61,16 +60,46 @@ async function measure(scenario: 'fresh' | 'converged'): Promise<Timings> {
   );
   writeFileSync(join(dir, '.env'), survey.ENV_TEXT);
 
+  // Wall time per stage, and this process's CPU time (all its threads: the garbage collector's
+  // helpers too; not esbuild's, a process of its own), which a busy machine inflates less.
   const t: Timings = {};
+  // Garbage collection pauses, put in the stage they fell in at the end.
+  const pauses: { start: number; ms: number }[] = [];
+  const observer = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) pauses.push({ start: e.startTime, ms: e.duration });
+  });
+  observer.observe({ entryTypes: ['gc'] });
+  const ranges: { stage: string; from: number; to: number }[] = [];
+  const cpuNow = () => {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1000;
+  };
   let mark = performance.now();
+  let cpuMark = cpuNow();
   const lap = (stage: string) => {
     const now = performance.now();
+    const cpu = cpuNow();
     t[stage] = (t[stage] ?? 0) + (now - mark);
+    ranges.push({ stage, from: mark, to: now });
+    t[`cpu:${stage}`] = (t[`cpu:${stage}`] ?? 0) + (cpu - cpuMark);
     mark = now;
+    cpuMark = cpu;
+    if (process.env['PLANNING_MARKS'])
+      console.error(`mark ${stage} ${process.hrtime.bigint() / 1000n}`);
   };
+  // The made-up answers are garbage the planning should not pay for: collected out of time.
+  const gc = (globalThis as { gc?: () => void }).gc;
   const untimed = () => {
+    gc?.();
+    if (process.env['PLANNING_MARKS'])
+      console.error(`mark untimed ${process.hrtime.bigint() / 1000n}`);
     mark = performance.now();
+    cpuMark = cpuNow();
   };
+
+  // As provision does: the agent is built (esbuild, a process of its own) while preflight asks
+  // the servers; the agent's prepare awaits it.
+  const bundle = agentBundle();
 
   // The inputs, as loadInputs reads them (servers file, db-servers file, .env, the apps).
   const inputs = loadInputs({ servers: serversFile, env: join(dir, '.env') });
@@ -119,28 +148,29 @@ async function measure(scenario: 'fresh' | 'converged'): Promise<Timings> {
   };
   lap('context');
 
-  // The agent is built once per run (esbuild); its own line, as it does not grow with n.
-  await agentBundle();
+  // What is left of the agent's build once the rest is ready to prepare (a provision has spent
+  // at least a preflight round trip meanwhile; here nothing else overlaps it).
+  await bundle;
   lap('agent bundle');
 
-  /** A phase planned and its apply script made, as the runner does (probe output made up). */
+  /** Every phase planned (prepare's own applies too), for their apply scripts at the end. */
   const planned: { plan: PhasePlan }[] = [];
-  const planSteps = (host: string, steps: readonly (readonly Step[])[]): PhasePlan[] => {
-    const before = performance.now();
-    const output = survey.probeOutput(steps, scenario);
-    mark += performance.now() - before; // making up the output is not timed
-    probeScript(steps);
-    return planPhases(steps, output, host);
-  };
   let applies = 0;
   const io = {
     dryRun: false,
     query: (on: ClusterServer, _script: string, what: string) =>
       Promise.resolve(survey.queryAnswer(on, what)),
+    // As the runner does: the phase probed (the output made up, out of time) and planned.
     apply(on: ClusterServer, phase: Phase) {
       applies++;
-      const steps = typeof phase.steps === 'function' ? phase.steps('') : phase.steps;
-      for (const plan of planSteps(on.target.name, [steps])) if (hasWork(plan)) applyScript(plan);
+      const steps = [typeof phase.steps === 'function' ? phase.steps('') : phase.steps];
+      const before = performance.now();
+      const cpuBefore = cpuNow();
+      const output = survey.probeOutput(steps, scenario);
+      mark += performance.now() - before;
+      cpuMark += cpuNow() - cpuBefore;
+      probeScript(steps);
+      for (const plan of planPhases(steps, output, on.target.name)) planned.push({ plan });
       return Promise.resolve();
     },
   };
@@ -154,27 +184,30 @@ async function measure(scenario: 'fresh' | 'converged'): Promise<Timings> {
   });
   lap('phases');
 
-  // Every host's plan: the phases known in advance in one probe, the others one by one.
+  // Every host's plan: the phases known in advance in one probe, the others one by one (a
+  // joining etcd member's phases, planned when its turn comes), each against what its probe
+  // would print (made up as the host's turn comes, out of time, and dropped after, as a
+  // probe's answer is).
+  untimed();
   const work = hosts.map((h) => {
     const batch = h.phases.filter((p) => !p.on && staticSteps(p) !== undefined);
-    const batchSteps = batch.map((p) => staticSteps(p) ?? []);
-    const plans = planSteps(h.self.target.name, batchSteps);
-    for (const p of h.phases.filter((p) => !batch.includes(p))) {
-      const steps = typeof p.steps === 'function' ? p.steps('') : p.steps;
-      plans.push(...planSteps(h.self.target.name, [steps]));
-    }
+    const late = h.phases.filter((p) => !batch.includes(p));
+    const plans = [
+      batch.map((p) => staticSteps(p) ?? []),
+      ...late.map((p) => [typeof p.steps === 'function' ? p.steps('') : p.steps]),
+    ].flatMap((steps) => {
+      const before = performance.now();
+      const cpuBefore = cpuNow();
+      const output = survey.probeOutput(steps, scenario);
+      mark += performance.now() - before;
+      cpuMark += cpuNow() - cpuBefore;
+      probeScript(steps);
+      return planPhases(steps, output, h.self.target.name);
+    });
     for (const plan of plans) planned.push({ plan });
     return { h, plans };
   });
   lap('plan');
-
-  let scripts = 0;
-  for (const { plan } of planned) {
-    if (!hasWork(plan)) continue;
-    applyScript(plan);
-    scripts++;
-  }
-  lap('apply scripts');
 
   const todo = work.filter((w) => w.plans.some(hasWork));
   const ordered = [
@@ -184,7 +217,23 @@ async function measure(scenario: 'fresh' | 'converged'): Promise<Timings> {
   const groups = groupsOf(ordered, cluster.length, fraction);
   lap('rolling groups');
 
+  // Not planning: each host's apply scripts are made as it is applied, between its SSH round
+  // trips. Shown apart, to see what they cost.
+  let scripts = 0;
+  for (const { plan } of planned) {
+    if (!hasWork(plan)) continue;
+    applyScript(plan);
+    scripts++;
+  }
+  lap('apart:apply scripts');
+
   rmSync(dir, { recursive: true, force: true });
+  await new Promise((r) => setTimeout(r, 50)); // the observer's last entries
+  observer.disconnect();
+  for (const p of pauses) {
+    const r = ranges.find((x) => p.start >= x.from && p.start < x.to);
+    if (r) t[`gc:${r.stage}`] = (t[`gc:${r.stage}`] ?? 0) + p.ms;
+  }
   const changes = planned.reduce((sum, p) => sum + p.plan.changes.length, 0);
   const steps = hosts.reduce(
     (sum, h) => sum + h.phases.reduce((s, p) => s + (staticSteps(p)?.length ?? 0), 0),
@@ -219,27 +268,32 @@ for (const scenario of scenarios) {
   for (let i = 0; i < runs; i++) {
     const r = spawnSync(
       process.execPath,
-      ['--import', 'tsx', self, '--once', scenario, '--servers', String(n)],
+      ['--expose-gc', '--import', 'tsx', self, '--once', scenario, '--servers', String(n)],
       { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
     );
     if (r.status !== 0)
       throw new Error(`run ${i + 1} exited ${r.status}:\n${r.stdout}\n${r.stderr}`);
     all.push(JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '{}') as Timings);
   }
-  const stages = Object.keys(all[0] ?? {}).filter((k) => !k.startsWith('meta:'));
+  const keys = Object.keys(all[0] ?? {});
+  const stages = keys.filter((k) => !k.includes(':'));
+  const apart = keys.filter((k) => k.startsWith('apart:'));
   const total = all.map((r) => stages.reduce((s, k) => s + (r[k] ?? 0), 0));
+  const cpuTotal = all.map((r) => stages.reduce((s, k) => s + (r[`cpu:${k}`] ?? 0), 0));
+  const gcTotal = all.map((r) => stages.reduce((s, k) => s + (r[`gc:${k}`] ?? 0), 0));
   const meta = Object.entries(all[0] ?? {})
     .filter(([k]) => k.startsWith('meta:'))
     .map(([k, v]) => `${v} ${k.slice(5)}`)
     .join(', ');
   console.log(`${scenario}, ${n} servers, ${runs} runs (${meta}):`);
-  for (const stage of stages) {
-    const xs = all.map((r) => r[stage] ?? 0);
+  const line = (name: string, xs: number[], cpu: number[], gc: number[]) =>
     console.log(
-      `  ${stage.padEnd(15)} median ${ms(median(xs)).padStart(6)} ms  (${ms(Math.min(...xs))} … ${ms(Math.max(...xs))})`,
+      `  ${name.padEnd(15)} median ${ms(median(xs)).padStart(6)} ms  (${ms(Math.min(...xs))} … ${ms(Math.max(...xs))}); CPU ${ms(median(cpu))} ms, GC pauses ${ms(median(gc))} ms`,
     );
-  }
-  console.log(
-    `  ${'total'.padEnd(15)} median ${ms(median(total)).padStart(6)} ms  (${ms(Math.min(...total))} … ${ms(Math.max(...total))}); runs ${total.map(ms).join(', ')}`,
-  );
+  const of = (key: string) => all.map((r) => r[key] ?? 0);
+  for (const stage of stages) line(stage, of(stage), of(`cpu:${stage}`), of(`gc:${stage}`));
+  line('total', total, cpuTotal, gcTotal);
+  console.log(`  ${''.padEnd(15)} runs ${total.map(ms).join(', ')} ms`);
+  for (const key of apart)
+    line(`(${key.slice(6)}, not in the total)`, of(key), of(`cpu:${key}`), of(`gc:${key}`));
 }
