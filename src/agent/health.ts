@@ -4,6 +4,7 @@
  * a row; the last server in DNS is never withdrawn (a site that answers badly beats a site that
  * does not resolve). Servers that provision drains are out whatever their health.
  */
+import { publishWindow } from '../dns/window.ts';
 
 export interface HealthThresholds {
   /** Failed rounds in a row before a server is withdrawn. */
@@ -91,26 +92,42 @@ export function applyRound(
   return { book, changes };
 }
 
+/** At most `max` records per name, the window at `now` (see publishWindow). */
+export interface RecordLimit {
+  readonly max: number;
+  readonly now: number;
+}
+
 /**
- * Which addresses DNS should hold: listed servers that are in and not drained. Never none while
- * servers are listed: when no candidate is left, the servers currently published stay (or, when
- * none is, every listed one): `keptLast` says so.
+ * Which addresses DNS should hold: listed servers that are in and not drained; with a `limit`,
+ * at most `limit.max` of them, taking turns (publishWindow). Never none while servers are
+ * listed: when no candidate is left, the servers currently published stay (or, when none is,
+ * every listed one, within the limit): `keptLast` says so.
  */
 export function wantedAddresses(
   listed: readonly { host: string; address: string }[],
   book: HealthBook,
   drained: ReadonlySet<string>,
   published: readonly string[],
+  limit?: RecordLimit,
 ): { addresses: string[]; keptLast: boolean } {
+  const within = (candidates: readonly string[], eligible: readonly string[]): string[] =>
+    limit ? publishWindow(candidates, new Set(eligible), limit.max, limit.now) : sorted(eligible);
   const candidates = listed.filter((s) => !drained.has(s.host));
   const healthy = candidates.filter((s) => book[s.host]?.in ?? true);
-  if (healthy.length > 0)
-    return { addresses: sorted(healthy.map((s) => s.address)), keptLast: false };
+  if (healthy.length > 0) {
+    const addresses = within(
+      candidates.map((s) => s.address),
+      healthy.map((s) => s.address),
+    );
+    return { addresses, keptLast: false };
+  }
   if (listed.length === 0) return { addresses: [], keptLast: false };
   // Nothing healthy left: keep what is published among the listed (else every listed server).
   const listedAddresses = new Set(listed.map((s) => s.address));
   const keep = published.filter((a) => listedAddresses.has(a));
-  return { addresses: sorted(keep.length > 0 ? keep : [...listedAddresses]), keptLast: true };
+  const kept = keep.length > 0 ? keep : [...listedAddresses];
+  return { addresses: within(kept, kept), keptLast: true };
 }
 
 function sorted(a: readonly string[]): string[] {

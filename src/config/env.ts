@@ -15,6 +15,7 @@ import { tidbSettings } from './tidb-settings.ts';
 import { Secret } from '../redact.ts';
 import { clip } from './clip.ts';
 import { cloudnsTtlProblem } from '../dns/cloudns.ts';
+import { DEFAULT_MAX_RECORDS } from '../dns/window.ts';
 
 export type DnsProviderName = 'none' | 'powerdns' | 'cloudns' | 'cloudflare';
 export type WebServer = 'apache' | 'nginx';
@@ -29,6 +30,8 @@ export interface Config {
   readonly dnsTtl: number;
   /** Seconds a rolling group waits after its records are withdrawn (default: the TTL). */
   readonly dnsDrainSeconds: number;
+  /** At most this many A records per name; more healthy servers take turns (src/dns/window.ts). */
+  readonly dnsMaxRecords: number;
   readonly acme: AcmeConfig | undefined;
   readonly ssh: SshConfig;
   /** Resolver to use for the cluster's names (the lab's DNS); the system's when undefined. */
@@ -116,6 +119,7 @@ export const ENV_KEYS: Readonly<Record<string, string>> = {
   DNS_TTL: 'TTL in seconds of the A records Shoestring manages (default 60)',
   DNS_DRAIN_SECONDS:
     "seconds a rolling group waits after its records are withdrawn (default DNS_TTL: resolvers' caches)",
+  DNS_MAX_RECORDS: `at most this many A records per name (default ${DEFAULT_MAX_RECORDS}: the answer fits in 512 bytes); more healthy servers take turns`,
   PDNS_API_URL: 'PowerDNS HTTP API base URL, e.g. http://ns1.example.com:8081',
   PDNS_API_KEY: 'PowerDNS API key (X-API-Key)',
   PDNS_ZONE: 'PowerDNS zone holding DOMAIN (default DOMAIN)',
@@ -304,6 +308,14 @@ export function validateEnv(
     );
   }
 
+  const maxText = get('DNS_MAX_RECORDS') ?? String(DEFAULT_MAX_RECORDS);
+  const dnsMaxRecords = Number(maxText);
+  if (!/^\d+$/.test(maxText) || dnsMaxRecords < 1 || dnsMaxRecords > 500) {
+    problems.push(
+      `DNS_MAX_RECORDS=${clip(maxText)} must be a whole number from 1 to 500 (default ${DEFAULT_MAX_RECORDS})`,
+    );
+  }
+
   const tls = oneOf<'acme' | 'off'>('TLS', ['acme', 'off'], provider === 'none' ? 'off' : 'acme');
   let acme: AcmeConfig | undefined;
   if (tls === 'acme') {
@@ -364,6 +376,7 @@ export function validateEnv(
     dns,
     dnsTtl,
     dnsDrainSeconds,
+    dnsMaxRecords,
     acme,
     ssh,
     labDns,
