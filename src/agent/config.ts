@@ -15,6 +15,8 @@ export interface AgentConfig {
   readonly ports: { readonly fastrouterStats: number; readonly subscription: number };
   readonly domain: string;
   readonly ttl: number;
+  /** DNS_MAX_RECORDS (absent in a file written before it existed: the default). */
+  readonly maxRecords?: number;
   readonly web: WebServer;
   readonly dns: SerializedDns;
   readonly acme: { directoryUrl: string; email: string; caBundle: string | undefined } | undefined;
@@ -84,6 +86,7 @@ export function agentConfig(
     ports: { fastrouterStats: PORTS.fastrouterStats, subscription: PORTS.subscription },
     domain: config.domain,
     ttl: config.dnsTtl,
+    maxRecords: config.dnsMaxRecords,
     web: config.webServer,
     dns: serializeDns(config.dns),
     acme: config.acme

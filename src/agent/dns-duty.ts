@@ -1,11 +1,13 @@
 /**
  * The DNS duty (the election holder only): every few seconds, ask every listed server's
  * /healthz from outside, fold the answers into the health book, and make the provider's A
- * records for DOMAIN and *.DOMAIN exactly the servers that are in, not drained, never none.
+ * records for DOMAIN and *.DOMAIN exactly the servers that are in, not drained, never none; at
+ * most DNS_MAX_RECORDS of them, the healthy ones beyond taking turns (src/dns/window.ts).
  * The book and each change go to etcd (status shows them) and to the journal.
  */
 import type { DnsProvider } from '../dns/types.ts';
 import { recordChanges } from '../dns/provider.ts';
+import { DEFAULT_MAX_RECORDS } from '../dns/window.ts';
 import type { AgentConfig } from './config.ts';
 import type { EtcdGateway } from './etcd-gateway.ts';
 import { applyRound, wantedAddresses, type HealthBook, type HealthChange } from './health.ts';
@@ -102,7 +104,10 @@ export class DnsDuty {
     const { book, changes } = applyRound(this.#book, probes, health, now, this.#published);
     this.#book = book;
     for (const c of changes) await this.#record(c, now);
-    const wanted = wantedAddresses(listed, book, drained, this.#published);
+    const wanted = wantedAddresses(listed, book, drained, this.#published, {
+      max: this.config.maxRecords ?? DEFAULT_MAX_RECORDS,
+      now,
+    });
     const diff = recordChanges(this.#published, wanted.addresses);
     if ((diff.add.length > 0 || diff.remove.length > 0) && this.holding()) {
       for (const name of [`*.${domain}`, domain]) {

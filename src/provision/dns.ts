@@ -3,15 +3,16 @@
  * provider. Checked (and the credentials with it) before anything changes; a rolling group's
  * records are withdrawn and the TTL waited out before the group is touched (the drain), and
  * restored after it passes its gates; at the end the records are made exactly the servers that
- * are listed and healthy. Drains are recorded in etcd so the agent's health duty keeps the
- * drained servers out too; the agent's verdicts (in etcd) keep failing servers out here.
+ * are listed and healthy (at most DNS_MAX_RECORDS of them, taking turns as the agent has them).
+ * Drains are recorded in etcd so the agent's health duty keeps the drained servers out too; the
+ * agent's verdicts (in etcd) keep failing servers out here.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ClusterServer } from '../components/types.ts';
 import type { Config } from '../config/env.ts';
 import { KEYS } from '../agent/keys.ts';
 import type { DnsState } from '../agent/dns-duty.ts';
-import { wantedAddresses } from '../agent/health.ts';
+import { wantedAddresses, type RecordLimit } from '../agent/health.ts';
 import { dnsProviderFor, recordChanges } from '../dns/provider.ts';
 import type { DnsProvider } from '../dns/types.ts';
 import { ShoestringError } from '../errors.ts';
@@ -165,6 +166,7 @@ export class ProvisionDns {
    * keeps it out until it passed its gates.
    */
   async drain(group: readonly ClusterServer[]): Promise<void> {
+    if (this.#readyListed().length > this.o.config.dnsMaxRecords) return this.#drainWindow(group);
     const inDns = group.filter((s) => this.#published.includes(s.address));
     const rest = this.#published.filter((a) => !inDns.some((s) => s.address === a));
     const withdraw = inDns.length > 0 && rest.length > 0;
@@ -186,6 +188,52 @@ export class ProvisionDns {
     }
   }
 
+  /**
+   * A drain with more ready servers than DNS_MAX_RECORDS: the records are a window over the
+   * servers (see src/dns/window.ts), so the group is marked drained and the window is made again
+   * from the others (the published ones outside the group may be few, or none).
+   */
+  async #drainWindow(group: readonly ClusterServer[]): Promise<void> {
+    const { state, drained } = await this.#clusterView();
+    for (const s of group) drained.add(s.hostname);
+    const wanted = wantedAddresses(
+      this.#readyListed(),
+      state?.book ?? {},
+      drained,
+      this.#published,
+      this.#limit(),
+    );
+    const inDns = group.filter((s) => this.#published.includes(s.address));
+    const names = group.map((s) => s.server.spec).join(', ');
+    if (wanted.keptLast) {
+      this.#say(`not draining ${names}: no other server is healthy`);
+      await this.#mark(
+        group.filter((s) => !inDns.includes(s)),
+        true,
+      );
+      return;
+    }
+    await this.#mark(group, true);
+    await this.#set(wanted.addresses, `drain ${names}`);
+    const wait = this.o.config.dnsDrainSeconds;
+    if (!this.o.dryRun && wait > 0 && inDns.length > 0) {
+      this.#say(`waiting ${wait} s for resolvers to forget them (DNS_DRAIN_SECONDS)`);
+      await sleep(wait * 1000);
+    }
+  }
+
+  /** The servers that may be published (ready), as the health book names them. */
+  #readyListed(): { host: string; address: string }[] {
+    return this.o.servers
+      .filter((s) => this.#ready.has(s.hostname))
+      .map((s) => ({ host: s.hostname, address: s.address }));
+  }
+
+  /** DNS_MAX_RECORDS, the window of now (the agent's, as long as the clocks agree). */
+  #limit(): RecordLimit {
+    return { max: this.o.config.dnsMaxRecords, now: Date.now() };
+  }
+
   /** After a group passed its gates: its servers are published (again). */
   async undrain(passed: readonly ClusterServer[]): Promise<void> {
     for (const s of passed) this.#ready.add(s.hostname);
@@ -200,10 +248,14 @@ export class ProvisionDns {
    */
   async sync(): Promise<void> {
     const { state, drained } = await this.#clusterView();
-    const listed = this.o.servers
-      .filter((s) => this.#ready.has(s.hostname))
-      .map((s) => ({ host: s.hostname, address: s.address }));
-    const wanted = wantedAddresses(listed, state?.book ?? {}, drained, this.#published);
+    const listed = this.#readyListed();
+    const wanted = wantedAddresses(
+      listed,
+      state?.book ?? {},
+      drained,
+      this.#published,
+      this.#limit(),
+    );
     const out = listed.filter((s) => state?.book[s.host]?.in === false).map((s) => s.host);
     await this.#set(
       wanted.addresses,

@@ -33,10 +33,12 @@ class MemoryDns implements DnsProvider {
 
 const ALL = THREE.map((s) => s.address).sort();
 
-function setup(options: { dryRun?: boolean; provisioned?: boolean; etcd?: string } = {}) {
+function setup(
+  options: { dryRun?: boolean; provisioned?: boolean; etcd?: string; env?: string } = {},
+) {
   const ctx = hostContext(
     THREE,
-    'DNS_PROVIDER=powerdns\nPDNS_API_URL=http://ns.example.test:8081\nPDNS_API_KEY=k-123456\nACME_EMAIL=a@example.test\nDNS_DRAIN_SECONDS=0',
+    `DNS_PROVIDER=powerdns\nPDNS_API_URL=http://ns.example.test:8081\nPDNS_API_KEY=k-123456\nACME_EMAIL=a@example.test\nDNS_DRAIN_SECONDS=0\n${options.env ?? ''}`,
   );
   const servers: ClusterServer[] = ctx.servers.map((s) => ({
     ...s,
@@ -105,6 +107,28 @@ test('drain withdraws the group and marks it in etcd; undrain restores; never ev
   await d!.drain(t.servers);
   assert.equal(t.dns.records.get('*.example.test'), ALL);
   assert.match(t.said.join('\n'), /not draining .*: no other server is in DNS/);
+});
+
+test('more ready servers than DNS_MAX_RECORDS: the limit published; a drain makes the window again without the group', async () => {
+  const t = setup({ env: 'DNS_MAX_RECORDS=2' });
+  const d = await t.start();
+  await d!.sync();
+  const published = t.dns.records.get('*.example.test') ?? [];
+  assert.is(published.length, 2);
+  assert.equal(t.dns.records.get('example.test'), published);
+  // The group holds a published server: the others are published instead, the group is marked.
+  const inDns = t.servers.find((s) => published.includes(s.address))!;
+  await d!.drain([inDns]);
+  assert.equal(
+    t.dns.records.get('*.example.test'),
+    ALL.filter((a) => a !== inDns.address),
+  );
+  assert.match(t.scripts.join('\n'), new RegExp(`put /shoestring/dns/drain/${inDns.hostname} `));
+  // Every server at once: refused, said, nothing withdrawn.
+  const before = t.dns.records.get('*.example.test');
+  await d!.drain(t.servers);
+  assert.equal(t.dns.records.get('*.example.test'), before);
+  assert.match(t.said.join('\n'), /not draining .*: no other server is healthy/);
 });
 
 test('a new server in the group is marked drained too (the agent keeps it out), with no wait', async () => {
