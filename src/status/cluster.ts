@@ -110,7 +110,15 @@ export function clusterLines(c: ClusterStatus, now: number): { level: Level; tex
       const h = c.dns.book[host];
       if (!h) continue;
       const drained = c.dns.drained.includes(host);
-      const state = drained ? 'drained (provision)' : h.in ? 'in DNS' : 'out of DNS';
+      // Healthy and not published: more servers are healthy than DNS_MAX_RECORDS.
+      const waiting = h.in && !c.dns.published.includes(h.address);
+      const state = drained
+        ? 'drained (provision)'
+        : !h.in
+          ? 'out of DNS'
+          : waiting
+            ? 'healthy, not in DNS now (DNS_MAX_RECORDS: servers take turns)'
+            : 'in DNS';
       lines.push({
         level: !h.in || drained ? 'warn' : h.failures > 0 ? 'warn' : 'ok',
         text: `  ${host} ${h.address}: ${state}${h.failures > 0 ? `, ${h.failures} failed check(s) (${h.reason ?? ''})` : ''}, since ${ago(new Date(h.since).toISOString(), now)}`,

@@ -18,6 +18,7 @@ const dnsState = {
   at: iso(3000),
   book: {
     s1: { address: '192.0.2.1', in: true, failures: 0, successes: 9, since: NOW - 600_000 },
+    s2: { address: '192.0.2.2', in: true, failures: 0, successes: 9, since: NOW - 600_000 },
     s3: {
       address: '192.0.2.3',
       in: false,
@@ -46,7 +47,7 @@ test('holder, health round, servers in and out, last changes, certificate and wh
         domains: ['example.com', '*.example.com'],
         issuedBy: 's2',
       }),
-      installed: `/shoestring/tls/installed/s1\n{"serial":"AB12"}\n/shoestring/tls/installed/s3\n{"serial":"OLD"}`,
+      installed: `/shoestring/tls/installed/s1\n{"serial":"AB12"}\n/shoestring/tls/installed/s2\n{"serial":"AB12"}\n/shoestring/tls/installed/s3\n{"serial":"OLD"}`,
     }),
   );
   const lines = clusterLines(c, NOW);
@@ -58,6 +59,11 @@ test('holder, health round, servers in and out, last changes, certificate and wh
     /warn {3}s3 192\.0\.2\.3: out of DNS, 4 failed check\(s\) \(no answer in 1500 ms\), since 8 s ago/,
   );
   assert.match(text, /ok {3}s1 192\.0\.2\.1: in DNS, since 10 min ago/);
+  // Healthy but not published (a window of DNS_MAX_RECORDS): said so, not a warning.
+  assert.match(
+    text,
+    /ok {3}s2 192\.0\.2\.2: healthy, not in DNS now \(DNS_MAX_RECORDS: servers take turns\)/,
+  );
   assert.match(text, /s3 \(192\.0\.2\.3\) withdrawn/);
   // 58 days left, renewal from two thirds of its life (90 days from Nov 1: Dec 31).
   assert.match(
