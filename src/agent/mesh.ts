@@ -8,7 +8,8 @@
  *
  * Liveness: the agents ping each other over the private network (UDP, every 100 ms). A server
  * from which no answer came for 300 ms is silent. A false alarm (a busy agent) costs nothing: the
- * instances announce themselves every second and are back at once.
+ * instances announce themselves every second and are back at once. Beyond 20 other servers,
+ * each is pinged less often (pingPlan), so that a server sends at most PINGS_PER_SECOND pings.
  */
 import { createSocket, type Socket } from 'node:dgram';
 import { connect } from 'node:net';
@@ -16,6 +17,39 @@ import { connect } from 'node:net';
 export const MESH_PORT = 7001;
 export const PING_EVERY_MS = 100;
 export const SILENT_AFTER_MS = 300;
+/**
+ * Pings a server sends per second at most (and pongs: its peers ping it as often): 20 peers
+ * every 100 ms. With 99 peers every 100 ms it would be 990 of each, about 1,980 datagrams a
+ * second in and out of every server (BENCHMARKS.md, "Planning and scale past the lab").
+ */
+export const PINGS_PER_SECOND = 200;
+
+/** How a server pings its peers: a tick every `tickMs`; each peer every `ticksPerPing` ticks. */
+export interface PingPlan {
+  readonly tickMs: number;
+  readonly ticksPerPing: number;
+  /** A peer that has not answered for this long is silent (three of its intervals). */
+  readonly silentAfterMs: number;
+}
+
+/**
+ * The plan for `peers` peers (pure): every peer at every tick (100 ms, silent after 300 ms) up
+ * to 20 peers; beyond, each peer every few ticks, so that at most PINGS_PER_SECOND pings go out
+ * a second: 99 peers every 500 ms, silent after 1.5 s (still before the routers' own tolerance).
+ */
+export function pingPlan(peers: number): PingPlan {
+  const ticksPerPing = Math.max(1, Math.ceil((peers * 1000) / PINGS_PER_SECOND / PING_EVERY_MS));
+  return {
+    tickMs: PING_EVERY_MS,
+    ticksPerPing,
+    silentAfterMs: SILENT_AFTER_MS * ticksPerPing,
+  };
+}
+
+/** The peers pinged at tick number `tick`: each every plan.ticksPerPing ticks, spread evenly. */
+export function pingedAt(peers: readonly string[], tick: number, plan: PingPlan): string[] {
+  return peers.filter((_, i) => (i + tick) % plan.ticksPerPing === 0);
+}
 
 /** uWSGI's subscription packet: header (modifier1 224, body size, modifier2 = command) + body. */
 export function subscriptionPacket(key: string, address: string, unsubscribe: boolean): Buffer {
@@ -91,6 +125,7 @@ export class MeshWatch {
   readonly #lastHeard = new Map<string, number>();
   readonly #silent = new Set<string>();
   #timer: NodeJS.Timeout | undefined;
+  #ticks = 0;
 
   constructor(private readonly o: MeshOptions) {}
 
@@ -146,8 +181,10 @@ export class MeshWatch {
 
   async #tick(): Promise<void> {
     const now = Date.now();
-    for (const p of this.#peers) this.#send(`ping ${now}`, MESH_PORT, p);
-    const silent = silentPeers(this.#lastHeard, now);
+    const plan = pingPlan(this.#peers.length);
+    for (const p of pingedAt(this.#peers, this.#ticks++, plan))
+      this.#send(`ping ${now}`, MESH_PORT, p);
+    const silent = silentPeers(this.#lastHeard, now, plan.silentAfterMs);
     const fresh = silent.filter((p) => !this.#silent.has(p));
     for (const p of fresh) this.#silent.add(p);
     // Newly silent: at once. Still silent: once a second, in case an announcement got through.
@@ -163,10 +200,11 @@ export class MeshWatch {
     for (const n of nodes) {
       this.#send(subscriptionPacket(n.key, n.node, true), this.o.subscriptionPort, this.o.self);
     }
+    const silentFor = pingPlan(this.#peers.length).silentAfterMs;
     for (const p of fresh) {
       const mine = nodes.filter((n) => n.node.startsWith(`${p}:`));
       this.o.log(
-        `mesh: ${p} silent for ${SILENT_AFTER_MS} ms: ${mine.length} instance(s) taken off the local fastrouter (${mine.map((n) => n.key).join(', ') || 'none subscribed'})`,
+        `mesh: ${p} silent for ${silentFor} ms: ${mine.length} instance(s) taken off the local fastrouter (${mine.map((n) => n.key).join(', ') || 'none subscribed'})`,
       );
     }
   }

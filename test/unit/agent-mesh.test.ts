@@ -1,7 +1,14 @@
 /** The mesh watch's pure parts: uWSGI's (un)subscription packet, the router's nodes, silence. */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { routerNodes, silentPeers, subscriptionPacket } from '../../src/agent/mesh.ts';
+import {
+  PINGS_PER_SECOND,
+  pingedAt,
+  pingPlan,
+  routerNodes,
+  silentPeers,
+  subscriptionPacket,
+} from '../../src/agent/mesh.ts';
 
 test('unsubscribe packet: modifier1 224, body size, modifier2 1, then key and address', () => {
   const p = subscriptionPacket('app1.example.test', '10.88.0.3:3100', true);
@@ -49,6 +56,36 @@ test('silent: not heard for more than 300 ms; a peer never heard is not judged',
   assert.equal(silentPeers(heard, 1300), []);
   assert.equal(silentPeers(heard, 1301), ['10.88.0.2']);
   assert.equal(silentPeers(heard, 1801), ['10.88.0.2', '10.88.0.3']);
+});
+
+test('pings: up to 20 peers each at every tick of 100 ms, silent after 300 ms, as always', () => {
+  for (let n = 0; n <= 20; n++) {
+    const plan = pingPlan(n);
+    assert.equal(plan, { tickMs: 100, ticksPerPing: 1, silentAfterMs: 300 }, `${n} peers`);
+    const peers = Array.from({ length: n }, (_, i) => `10.88.0.${i + 2}`);
+    for (let tick = 0; tick < 3; tick++) assert.equal(pingedAt(peers, tick, plan), peers);
+  }
+});
+
+test('pings beyond 20 peers: at most 200 a second, each peer once per interval, silent after three', () => {
+  assert.equal(pingPlan(99), { tickMs: 100, ticksPerPing: 5, silentAfterMs: 1500 });
+  for (const n of [21, 40, 99, 100, 250, 499]) {
+    const plan = pingPlan(n);
+    const peers = Array.from({ length: n }, (_, i) => `p${i}`);
+    const pinged = new Map<string, number>();
+    let most = 0;
+    for (let tick = 0; tick < plan.ticksPerPing; tick++) {
+      const now = pingedAt(peers, tick, plan);
+      most = Math.max(most, now.length);
+      for (const p of now) pinged.set(p, (pinged.get(p) ?? 0) + 1);
+    }
+    // Every peer exactly once per interval; the busiest tick within the budget.
+    assert.is(pinged.size, n);
+    assert.ok([...pinged.values()].every((c) => c === 1));
+    assert.ok(most * (1000 / plan.tickMs) <= PINGS_PER_SECOND + 1000 / plan.tickMs, `${n}`);
+    assert.ok((n * 1000) / (plan.tickMs * plan.ticksPerPing) <= PINGS_PER_SECOND, `${n}`);
+    assert.is(plan.silentAfterMs, 3 * plan.tickMs * plan.ticksPerPing);
+  }
 });
 
 test.run();
