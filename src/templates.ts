@@ -57,10 +57,10 @@ const texts = new Map<string, string>();
 /**
  * Renders of templates given a few short flat values (strings, numbers, booleans), by path and
  * values: most are the same on every server (a unit file, a helper script), and hundreds of
- * servers then share one text. The most recently used are kept.
+ * servers then share one text. Forgotten all at once when RENDERED_KEPT are kept.
  */
 const rendered = new Map<string, string>();
-const RENDERED_KEPT = 256;
+const RENDERED_KEPT = 1024;
 const SHORT = 256;
 
 function renderedKey(path: string, data: Record<string, unknown>): string | undefined {
@@ -75,11 +75,7 @@ function renderedKey(path: string, data: Record<string, unknown>): string | unde
 export function render(path: string, data: Record<string, unknown>): string {
   const key = renderedKey(path, data);
   const known = key === undefined ? undefined : rendered.get(key);
-  if (key !== undefined && known !== undefined) {
-    rendered.delete(key);
-    rendered.set(key, known);
-    return known;
-  }
+  if (known !== undefined) return known;
   let text = texts.get(path);
   if (text === undefined) {
     try {
@@ -91,8 +87,8 @@ export function render(path: string, data: Record<string, unknown>): string {
   }
   const out = renderText(path, text, data);
   if (key !== undefined) {
+    if (rendered.size >= RENDERED_KEPT) rendered.clear();
     rendered.set(key, out);
-    if (rendered.size > RENDERED_KEPT) rendered.delete(rendered.keys().next().value as string);
   }
   return out;
 }

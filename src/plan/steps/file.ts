@@ -4,6 +4,7 @@
  * validator is checked in place and the previous file put back when the check fails, so a bad
  * file never stays live.
  */
+import * as crypto from 'node:crypto';
 import { createHash } from 'node:crypto';
 import { dirname } from 'node:path';
 import { q } from '../../ssh/quote.ts';
@@ -58,8 +59,13 @@ export function file(path: string, content: string, options: FileOptions = {}): 
   };
 }
 
+/** Node's one-shot hash (20.12 and later): no Hash object per file. */
+const oneShot = (crypto as { hash?: (algorithm: string, data: string) => string }).hash;
+
 export function sha256(text: string): string {
-  return createHash('sha256').update(text, 'utf8').digest('hex');
+  return oneShot
+    ? oneShot('sha256', text)
+    : createHash('sha256').update(text, 'utf8').digest('hex');
 }
 
 /**
