@@ -5,9 +5,12 @@
  * (private addresses, the database layout); every component's prepare (WireGuard keys and peers,
  * etcd's 5 voters and the proxies, the Galera plan), with the servers' answers made up; every
  * host's phases (files rendered from the templates); every host's probe script and its plan
- * against what a probe would print; the apply scripts of the changes; the rolling groups. Two
- * clusters: fresh servers (everything to do) and a converged one (nothing to do). Each run is
- * a new process, as a provision is (cold: templates compiled, code not yet optimised).
+ * against what a probe would print; the rolling groups; and apart, the apply scripts of the
+ * changes. Two clusters: fresh servers (everything to do) and a converged one (nothing to do).
+ * Each run is a new process, as a provision is (cold: templates compiled, code not yet
+ * optimised). Prints per stage the median wall time (min … max), the process's CPU time and the
+ * garbage collector's pauses. PLANNING_MARKS=1 prints each stage's end on stderr (to cut a
+ * `node --cpu-prof` profile of one `--once fresh|converged` run by stage).
  * Run: node --import tsx bench/planning.ts [--servers 500] [--runs 7] [--scenario fresh|converged|both]
  */
 import { spawnSync } from 'node:child_process';

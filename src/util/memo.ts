@@ -1,8 +1,9 @@
 /**
  * A pure function of a text, remembered for the long texts seen last. Provision hashes and
- * encodes the same file for every server (the agent's bundle, over a megabyte; the firewall's
- * ruleset), and with hundreds of servers that work, done again per server, was most of the
- * planning. Short texts are not kept: computing them again costs less than keeping them.
+ * encodes the same file for every server (the agent's bundle, over a megabyte), and with
+ * hundreds of servers that work, done again per server, was most of the planning. Short texts
+ * are not kept: computing them again costs less than keeping them (and a map of many long
+ * texts of the same length is slow to look up in).
  */
 export function rememberLong(
   fn: (text: string) => string,
