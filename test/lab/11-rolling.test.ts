@@ -16,7 +16,7 @@ import { resolveAll } from './browser.ts';
 import { lostWrites, provisionAsync, waitClean, type Lab } from './chaos.ts';
 import { on } from './helpers.ts';
 import { countWindow, startLoad } from './load.ts';
-import { labUp } from './provision-helpers.ts';
+import { events, labUp } from './provision-helpers.ts';
 import { startRequestLoop, summarize } from './request-loop.ts';
 import { DOMAIN, envFile, labAddresses, labCa, sleep } from './stack-checks.ts';
 
@@ -113,7 +113,7 @@ test('a changed template rolls out one server at a time: no request fails', asyn
   );
   await rollUnderLoad('changed template');
   for (const a of lab.addresses) {
-    const r = await on(a, `grep -rl '# Rolled out.' /etc/apache2/sites-enabled/ | wc -l`);
+    const r = await on(a, `grep -Rl '# Rolled out.' /etc/apache2/sites-enabled/ | wc -l`);
     assert.is(r.out, '1', `${a}: the site lacks the change`);
   }
 });
@@ -140,12 +140,26 @@ test('a server whose health breaks mid-rollout stops it: the rest untouched, it 
   try {
     assert.ok(broke, `s2's group never started:\n${out}`);
     assert.is(code, 1, out);
-    const failed = out
-      .split('\n')
-      .filter((l) => l.includes('"type":"error"') || l.includes('"type":"warn"'));
-    const text = failed.join('\n');
-    assert.match(text, new RegExp(`${s2.replace(/\./g, '\\.')}.*(gate|healthz|etcd)`), text);
-    assert.match(text, new RegExp(`stopped: ${s3.replace(/\./g, '\\.')} left untouched`), text);
+    // The report: s2 failed, and why; s3 was left untouched.
+    const done = events(out).filter((e) => e.type === 'host-done');
+    const summaries = done.map(
+      (e) => e['summary'] as { host: string; failed: boolean; error?: string },
+    );
+    const bad = summaries.filter((h) => h.failed);
+    assert.equal(
+      bad.map((h) => h.host),
+      [s2],
+      out,
+    );
+    assert.match(bad[0]?.error ?? '', /gate|healthz|etcd/, bad[0]?.error);
+    assert.not.ok(
+      summaries.some((h) => h.host === s3),
+      `s3 was provisioned: ${JSON.stringify(summaries)}`,
+    );
+    const warned = events(out)
+      .filter((e) => e.type === 'warn')
+      .map((e) => String(e['message']));
+    assert.ok(warned.includes(`stopped: ${s3} left untouched`), warned.join('\n'));
     // s3 still runs the version before, s2 has the new one.
     assert.is((await on(s3, `grep -c 'app1 v3' ${'/srv/shoestring/apps/app1/app.wsgi'}`)).out, '0');
     assert.is((await on(s2, `grep -c 'app1 v3' ${'/srv/shoestring/apps/app1/app.wsgi'}`)).out, '1');

@@ -129,7 +129,8 @@ export async function scenario(
   if (recoveredAt === 0) recoveredAt = load.now();
   const sinceRecovery = (load.now() - recoveredAt) / 1000;
   const cleanS = sinceRecovery + (await waitClean(lab, options.cleanLimitS));
-  await sleep(5000);
+  // At least 5 s more, and until 30 s after the last failure (its "after" window is not empty).
+  await sleep(Math.max(5000, (failures.at(-1) ?? 0) + 30_000 - load.now()));
   const results = await load.stop();
   const end = results.at(-1)?.at ?? 0;
   const windows = failures.map((f, i) => ({
