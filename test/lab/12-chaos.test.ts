@@ -30,7 +30,7 @@ import {
   type Row,
 } from './chaos.ts';
 import { labUp, runCommand } from './provision-helpers.ts';
-import { DOMAIN, envFile, labAddresses, labCa, sleep } from './stack-checks.ts';
+import { DOMAIN, envFile, forgetLabCa, labAddresses, labCa, sleep } from './stack-checks.ts';
 
 const LONG = process.env['CHAOS_LONG'] === '1';
 const rows: Row[] = [];
@@ -145,10 +145,10 @@ async function allStopped(): Promise<void> {
         await Promise.all(lab.addresses.map((a) => labCmd('stop', nameOf(a))));
         run.failure();
         await Promise.all(lab.addresses.map((a) => labCmd('start', nameOf(a))));
+        run.recovery();
         // The one documented command: provision finds every member stopped and bootstraps the
         // database from the most advanced one.
         await provisionAsync(dbArgs());
-        run.recovery();
       },
       { manual: './provision.ts', single: false, cleanLimitS: 240 },
     ),
@@ -174,6 +174,7 @@ async function disaster(): Promise<void> {
   assert.ok(file, `no backup pulled into ${dir}`);
   run('scripts/lab.ts', ['down']);
   run('scripts/lab.ts', ['up', '3']);
+  forgetLabCa();
   env = envFile({ DATABASE: 'galera' });
   lab = labOf(labAddresses());
   const recovered = performance.now();
