@@ -9,7 +9,7 @@ import { resolve, dirname } from 'node:path';
 import { homedir } from 'node:os';
 import { parse } from 'dotenv';
 import { ConfigError } from '../errors.ts';
-import { duplicateKeys, readableFileProblem } from './env-checks.ts';
+import { duplicateKeys, malformedLines, readableFileProblem } from './env-checks.ts';
 import { firewallSettings, networkSettings } from './network-settings.ts';
 import { tidbSettings } from './tidb-settings.ts';
 import { Secret } from '../redact.ts';
@@ -177,7 +177,10 @@ export function loadConfigFile(file: string): Config {
 
 /** Parses and validates the text of a settings file; `file` names it in errors. */
 export function parseEnv(text: string, file: string): Config {
-  return validateEnv(parse(text), file, duplicateKeys(text, file));
+  return validateEnv(parse(text), file, [
+    ...malformedLines(text, file, (key) => key in ENV_KEYS),
+    ...duplicateKeys(text, file),
+  ]);
 }
 
 /**
