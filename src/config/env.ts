@@ -238,7 +238,11 @@ export function validateEnv(
 
   const domain = need('DOMAIN').toLowerCase().replace(/\.$/, '');
   if (domain !== '' && !isValidDomain(domain)) {
-    problems.push(`DOMAIN=${clip(domain)} is not a valid domain name (e.g. example.com)`);
+    problems.push(
+      isIP(domain) !== 0
+        ? `DOMAIN=${clip(domain)} is an IP address, not a domain name: write the domain the cluster serves (e.g. example.com); the servers' addresses go in servers.txt`
+        : `DOMAIN=${clip(domain)} is not a valid domain name: write the domain the cluster serves, e.g. example.com (labels of letters, digits and -, not starting or ending with -, joined by dots)`,
+    );
   }
   const zoneOf = (key: string): string => (get(key) ?? domain).toLowerCase().replace(/\.$/, '');
 
