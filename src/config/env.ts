@@ -3,7 +3,7 @@
  * validated into one frozen, typed object. Every problem is reported at once, naming the key
  * and what it is for. `.env.example` documents the same keys (a unit test keeps them in step).
  */
-import { readFileSync, existsSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { resolve, dirname } from 'node:path';
 import { homedir } from 'node:os';
@@ -167,9 +167,13 @@ export function isValidDomain(domain: string): boolean {
 
 export function loadConfigFile(file: string): Config {
   const path = resolve(file);
-  if (!existsSync(path)) {
-    throw new ConfigError(`${file} not found`, [], {
-      hint: 'copy .env.example to .env and fill it in, or point --env at your file',
+  const why = readableFileProblem(path);
+  if (why !== undefined) {
+    throw new ConfigError(`${file} ${why}`, [], {
+      hint:
+        why === 'not found'
+          ? 'copy .env.example to .env and fill it in, or point --env at your file'
+          : 'point --env at your settings file',
     });
   }
   return parseEnv(readFileSync(path, 'utf8'), file);

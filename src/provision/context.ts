@@ -7,6 +7,7 @@ import { displayPath } from '../cli/output.ts';
 import { APPS_SOURCE } from '../apps/source.ts';
 import { parseDbServers } from '../config/db-servers.ts';
 import { loadConfigFile, type Config } from '../config/env.ts';
+import { readableFileProblem } from '../config/env-checks.ts';
 import { parseServers, type Server } from '../config/servers.ts';
 import { ConfigError, ShoestringError } from '../errors.ts';
 import { parsePreflight, PREFLIGHT_SCRIPT, type HostFacts } from '../preflight/probe.ts';
@@ -58,12 +59,15 @@ export function inputPaths(values: {
  * checkout's apps (`appsDir`, default APPS_SOURCE). Throws a ConfigError (exit 2) on bad input.
  */
 export function loadInputs(paths: InputPaths, appsDir: string = APPS_SOURCE): Inputs {
-  if (!existsSync(paths.servers)) {
-    throw new ConfigError(`${paths.servers} not found`, [], {
+  const serversProblem = readableFileProblem(paths.servers);
+  if (serversProblem !== undefined) {
+    throw new ConfigError(`${paths.servers} ${serversProblem}`, [], {
       hint:
-        resolve(paths.servers) === labPaths.serversTxt
-          ? 'start the lab first: npm run lab -- up'
-          : 'list your servers in servers.txt, one a line',
+        serversProblem !== 'not found'
+          ? 'point --servers at your servers file'
+          : resolve(paths.servers) === labPaths.serversTxt
+            ? 'start the lab first: npm run lab -- up'
+            : 'list your servers in servers.txt, one a line',
     });
   }
   const config = loadConfigFile(paths.env);
@@ -72,6 +76,12 @@ export function loadInputs(paths: InputPaths, appsDir: string = APPS_SOURCE): In
     dir: displayPath(appsDir),
   });
   const dbServersFile = join(dirname(paths.servers), 'db-servers.txt');
+  const dbProblem = existsSync(dbServersFile) ? readableFileProblem(dbServersFile) : undefined;
+  if (dbProblem !== undefined) {
+    throw new ConfigError(`${dbServersFile} ${dbProblem}`, [], {
+      hint: 'db-servers.txt lists the database servers, one a line; without it every server is one',
+    });
+  }
   const dbServers = existsSync(dbServersFile)
     ? parseDbServers(readFileSync(dbServersFile, 'utf8'), dbServersFile, servers)
     : servers;
