@@ -32,6 +32,8 @@ export interface Inputs {
   readonly dbServers: readonly Server[];
   /** The db-servers file's path (it need not exist). */
   readonly dbServersFile: string;
+  /** The db-servers file exists (without it every server is a database member). */
+  readonly dbServersListed: boolean;
 }
 
 export interface InputPaths {
@@ -76,16 +78,25 @@ export function loadInputs(paths: InputPaths, appsDir: string = APPS_SOURCE): In
     dir: displayPath(appsDir),
   });
   const dbServersFile = join(dirname(paths.servers), 'db-servers.txt');
-  const dbProblem = existsSync(dbServersFile) ? readableFileProblem(dbServersFile) : undefined;
+  const dbServersListed = existsSync(dbServersFile);
+  const dbProblem = dbServersListed ? readableFileProblem(dbServersFile) : undefined;
   if (dbProblem !== undefined) {
     throw new ConfigError(`${dbServersFile} ${dbProblem}`, [], {
       hint: 'db-servers.txt lists the database servers, one a line; without it every server is one',
     });
   }
-  const dbServers = existsSync(dbServersFile)
+  const dbServers = dbServersListed
     ? parseDbServers(readFileSync(dbServersFile, 'utf8'), dbServersFile, servers)
     : servers;
-  return { config, servers, serversFile: paths.servers, apps, dbServers, dbServersFile };
+  return {
+    config,
+    servers,
+    serversFile: paths.servers,
+    apps,
+    dbServers,
+    dbServersFile,
+    dbServersListed,
+  };
 }
 
 export function makeTransport(config: Config): Transport {
