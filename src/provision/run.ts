@@ -64,12 +64,15 @@ export async function provision(
   }
   for (const w of unsupported.warn) reporter.event({ type: 'warn', host: 'settings', message: w });
   // Bad input is refused before any server is asked (the members are checked again once known).
+  const everyServer = !inputs.dbServersListed;
+  const membersFile = everyServer ? inputs.serversFile : inputs.dbServersFile;
   databaseLayout(
     inputs.config.database,
     inputs.servers,
     inputs.dbServers,
     (s) => s.spec,
-    inputs.dbServersFile,
+    membersFile,
+    everyServer,
   );
   const transport = makeTransport(inputs.config);
   const surveys = options.components.flatMap((c) =>
@@ -90,7 +93,8 @@ export async function provision(
       cluster,
       cluster.filter((s) => inputs.dbServers.includes(s.server)),
       (s) => s.server.spec,
-      inputs.dbServersFile,
+      membersFile,
+      everyServer,
     ),
     recover: options.recover === true,
   };

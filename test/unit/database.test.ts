@@ -94,6 +94,11 @@ test('layout: an odd number of at least 3, or 2 plus the arbitrator on another s
     () => databaseLayout('galera', servers, servers.slice(0, 1), name, 'db-servers.txt'),
     /at least 3/,
   );
+  // No db-servers.txt: every server is a member, and the message says so.
+  throwsConfig(
+    () => databaseLayout('galera', servers, servers, name, 'servers.txt', true),
+    /servers\.txt lists 4 and every server is one \(there is no db-servers\.txt beside it\)/,
+  );
   assert.equal(databaseLayout('none', servers, servers, name, 'f').members, []);
 });
 
