@@ -166,8 +166,9 @@ export class MeshWatch {
     const silent = silentPeers(this.#lastHeard, now);
     const fresh = silent.filter((p) => !this.#silent.has(p));
     for (const p of fresh) this.#silent.add(p);
-    // Newly silent: at once. Still silent: once a second, in case an announcement got through.
-    if (fresh.length > 0 || (this.#silent.size > 0 && now % 1000 < PING_EVERY_MS)) {
+    // Newly silent: at once. Still silent: at every tick, since a server that is reachable but
+    // not ready (it answers no ping) still announces its instances every second.
+    if (this.#silent.size > 0) {
       await this.#unsubscribe([...this.#silent], fresh);
     }
     // Not ready: its own instances off its own fastrouter, at every tick (they announce
