@@ -47,6 +47,8 @@ interface HostWork {
   readonly ctx: HostContext;
   readonly planned: Planned[];
   readonly states: ReadonlyMap<Component, unknown>;
+  /** Nothing to change, but drained by a run before that it failed: its gates run again. */
+  readonly recheck?: boolean;
 }
 
 export async function provision(
@@ -165,7 +167,19 @@ async function rollOut(
   });
 
   const summaries: HostSummary[] = [];
-  const todo = work.filter((w) => w.planned.some((p) => p.plan === undefined || hasWork(p.plan)));
+  // A server an earlier run left drained (it failed its gates) is checked again even when
+  // nothing changes on it: once its gates pass, it is published again.
+  const drained = dns && !options.dryRun ? await dns.drained() : new Set<string>();
+  for (const [i, w] of work.entries()) {
+    if (
+      !w.planned.some((p) => p.plan === undefined || hasWork(p.plan)) &&
+      drained.has(w.ctx.self.hostname)
+    )
+      work[i] = { ...w, recheck: true };
+  }
+  const todo = work.filter(
+    (w) => w.recheck === true || w.planned.some((p) => p.plan === undefined || hasWork(p.plan)),
+  );
   for (const w of work) {
     if (todo.includes(w)) continue;
     const summary = summarize(w);
@@ -261,7 +275,7 @@ async function provisionHost(
   const target = w.ctx.self.target;
   const outcome = await runner.runHost(target, w.planned);
   let error = outcome.error;
-  if (!error && outcome.changed && !options.dryRun && outcome.left.length === 0) {
+  if (!error && (outcome.changed || w.recheck) && !options.dryRun && outcome.left.length === 0) {
     for (const c of options.components) {
       for (const gate of c.gates?.(w.ctx, w.states.get(c)) ?? []) {
         try {
