@@ -511,7 +511,7 @@ const CONTROL: Case = {
   stderr: () =>
     lines(
       '✗ preflight found 1 problem(s); nothing was changed',
-      '  hint: fix the problems listed above and run again',
+      '  hint: fix the problems listed above and run again (a server you no longer use: remove it from the servers file)',
     ),
 };
 
@@ -724,7 +724,7 @@ test(CONTROL.name, async () => {
   assert.ok(o.stdout.includes('\n==> Preflight (1 host)\n'), all);
   assert.ok(
     o.stdout.includes(
-      `\npreflight: warning: ${o.ctx.s(0)}: authentication refused (127.0.0.1: Permission denied (publickey).)\n`,
+      `\npreflight: warning: ${o.ctx.s(0)}: authentication refused (127.0.0.1: Permission denied (publickey).): check SSH_USER / SSH_KEY in .env, your ssh-agent, or ~/.ssh/config\n`,
     ),
     all,
   );
