@@ -221,45 +221,48 @@ test('a template with an error: named with its line, exit 1, nothing changes', a
   }
 });
 
-/** A temporary app folder; provision rolls it out one server a group. */
-async function brokenApp(name: string, code: string, message: RegExp): Promise<void> {
-  const folder = join('apps', name);
-  mkdirSync(folder, { recursive: true });
-  writeFileSync(join(folder, 'host'), `${name}\n`);
-  writeFileSync(join(folder, 'app.wsgi'), code);
+/**
+ * Two broken apps in one rollout (one server a group): one whose code does not import, one that
+ * answers 500. The apps gate of the first server names both and stops the rollout there; the
+ * others are untouched and the first server stays out of DNS until the apps are fixed.
+ */
+test('an app whose code does not import and an app that answers 500: the gate names both and stops the rollout at the first server', async () => {
+  const apps = {
+    app8: 'import no_such_module\n\ndef application(environ, start_response):\n    pass\n',
+    app9: 'def application(environ, start_response):\n    start_response("500 Internal Server Error", [("Content-Type", "text/plain")])\n    return [b"broken\\n"]\n',
+  };
+  for (const [name, code] of Object.entries(apps)) {
+    mkdirSync(join('apps', name), { recursive: true });
+    writeFileSync(join('apps', name, 'host'), `${name}\n`);
+    writeFileSync(join('apps', name, 'app.wsgi'), code);
+  }
   const [s1 = ''] = lab.addresses;
   try {
     const before = await fingerprints();
     const res = provisionWith(['--servers', '.lab/servers.txt', '--env', env, '--percent', '0.34']);
     const out = res.stdout + res.stderr;
     assert.is(res.status, 1, out);
-    assert.match(out, message, out);
+    assert.match(
+      out,
+      re(`${s1}: ✗ apps gate: apps not answering 200 through the front: app8 502, app9 500\n`),
+      out,
+    );
+    assert.match(
+      out,
+      re(`rollout: warning: stopped: ${lab.addresses[1]}, ${lab.addresses[2]} left untouched`),
+      out,
+    );
     // Only the first group (s1) was touched; it stays out of DNS.
     const after = await fingerprints();
     assert.is.not(after[0], before[0], 's1 was not changed');
     assert.equal(after.slice(1), before.slice(1), `the others changed:\n${out}`);
     assert.not.ok((await resolveAll(lab.dns, `app1.${lab.domain}`)).includes(s1), 's1 in DNS');
   } finally {
-    rmSync(folder, { recursive: true, force: true });
+    for (const name of Object.keys(apps))
+      rmSync(join('apps', name), { recursive: true, force: true });
     await provisionAsync(['--servers', '.lab/servers.txt', '--env', env]);
     await waitClean(lab, 120);
   }
-}
-
-test('an app whose code does not import: its gate stops the rollout at the first server', async () => {
-  await brokenApp(
-    'app8',
-    'import no_such_module\n\ndef application(environ, start_response):\n    pass\n',
-    /apps gate: apps not answering 200 through the front: app8/,
-  );
-});
-
-test('an app that answers 500: its gate stops the rollout at the first server', async () => {
-  await brokenApp(
-    'app9',
-    'def application(environ, start_response):\n    start_response("500 Internal Server Error", [("Content-Type", "text/plain")])\n    return [b"broken\\n"]\n',
-    /✗ apps gate: apps not answering 200 through the front: app9 500\n/,
-  );
 });
 
 test('a full disk on one server: preflight refuses it by name, exit 1, nothing changes', async () => {
