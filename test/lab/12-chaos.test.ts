@@ -82,10 +82,10 @@ async function silentFailure(): Promise<void> {
 async function crash(): Promise<void> {
   const victim = nameOf(pick(lab.addresses));
   check(
-    await scenario(lab, `${victim} crashes, boots 30 s later`, async (run) => {
+    await scenario(lab, `${victim} crashes, boots 20 s later`, async (run) => {
       await labCmd('kill', victim);
       run.failure();
-      await sleep(30_000);
+      await sleep(20_000);
       await labCmd('start', victim);
       run.recovery();
     }),
@@ -111,7 +111,7 @@ async function holderDies(): Promise<void> {
     await scenario(lab, `the duty holder (${holder}) crashes`, async (run) => {
       await labCmd('kill', holder);
       run.failure();
-      await sleep(30_000);
+      await sleep(20_000);
       // The duties moved: another server holds them.
       const other = lab.addresses.find((a) => nameOf(a) !== holder) ?? '';
       const now = await dutyHolder(other);
