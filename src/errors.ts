@@ -32,9 +32,10 @@ export class ConnectError extends ShoestringError {
     readonly host: string,
     readonly reason: ConnectFailure,
     detail: string,
+    knownHosts = '.shoestring/known_hosts',
   ) {
     super(`${host}: ${connectReasonText(reason)}${detail ? ` (${detail})` : ''}`, {
-      hint: connectHint(reason, host),
+      hint: connectHint(reason, host, knownHosts),
     });
   }
 }
@@ -52,7 +53,7 @@ function connectReasonText(reason: ConnectFailure): string {
   }
 }
 
-function connectHint(reason: ConnectFailure, host: string): string {
+function connectHint(reason: ConnectFailure, host: string, knownHosts: string): string {
   switch (reason) {
     case 'unreachable':
     case 'timeout':
@@ -60,7 +61,7 @@ function connectHint(reason: ConnectFailure, host: string): string {
     case 'auth':
       return 'check SSH_USER / SSH_KEY in .env, your ssh-agent, or ~/.ssh/config';
     case 'host-key-changed':
-      return `if ${host} was rebuilt on purpose, remove its line from .shoestring/known_hosts; otherwise someone may be intercepting the connection`;
+      return `if ${host} was rebuilt on purpose, remove its line: ssh-keygen -R ${host} -f ${knownHosts}; otherwise someone may be intercepting the connection`;
   }
 }
 

@@ -32,17 +32,27 @@ def connect():
     import pymysql
 
     global _schema_ready
-    conn = pymysql.connect(
-        host=os.environ["DATABASE_HOST"],
-        port=int(os.environ["DATABASE_PORT"]),
-        user=os.environ["DATABASE_USER"],
-        password=os.environ["DATABASE_PASSWORD"],
-        database=os.environ["DATABASE_NAME"],
-        connect_timeout=5,
-        read_timeout=30,
-        write_timeout=30,
-        autocommit=False,
-    )
+    # A connection that never opened (the local proxy had no member for a moment, e.g. while
+    # this server rejoins the cluster) sent nothing: trying again for up to 3 s is safe.
+    deadline = time.monotonic() + 3
+    while True:
+        try:
+            conn = pymysql.connect(
+                host=os.environ["DATABASE_HOST"],
+                port=int(os.environ["DATABASE_PORT"]),
+                user=os.environ["DATABASE_USER"],
+                password=os.environ["DATABASE_PASSWORD"],
+                database=os.environ["DATABASE_NAME"],
+                connect_timeout=5,
+                read_timeout=30,
+                write_timeout=30,
+                autocommit=False,
+            )
+            break
+        except pymysql.err.OperationalError:
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(0.2)
     if not _schema_ready:
         with conn.cursor() as cur:
             cur.execute(SCHEMA)

@@ -18,6 +18,7 @@ import { DnsDuty } from './dns-duty.ts';
 import { Election } from './election.ts';
 import { EtcdGateway } from './etcd-gateway.ts';
 import { MeshWatch } from './mesh.ts';
+import { localReadiness } from './readiness.ts';
 import { deserializeDns, parseAgentConfig } from './config.ts';
 
 const log = (line: string): void => {
@@ -108,6 +109,17 @@ async function main(): Promise<void> {
         }
       });
       mesh.peers = peers;
+    }),
+    // Readiness (a database proxy with a member up): a server that is not ready leaves the mesh.
+    every(250, 'readiness', stopped, async () => {
+      const r = await localReadiness();
+      if (r.ready !== mesh.ready)
+        log(
+          r.ready
+            ? 'mesh: ready again: answering the other servers'
+            : `mesh: not ready (${r.why ?? '?'}): this server's instances leave every fastrouter`,
+        );
+      mesh.ready = r.ready;
     }),
     every(2000, 'election', stopped, async () => {
       const now = await election.step();

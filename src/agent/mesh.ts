@@ -10,6 +10,11 @@
  * from which no answer came for 300 ms is silent. A false alarm (a busy agent) costs nothing: the
  * instances announce themselves every second and are back at once. Beyond 20 other servers,
  * each is pinged less often (pingPlan), so that a server sends at most PINGS_PER_SECOND pings.
+ *
+ * Readiness: a server whose instances cannot work (readiness.ts: its database proxy has no
+ * member up) stops answering pings, so every other server treats it as silent; and while
+ * another server is there to serve, it takes its own instances off its own fastrouter too. It
+ * answers again once it is ready: its instances come back with their next announcement.
  */
 import { createSocket, type Socket } from 'node:dgram';
 import { connect } from 'node:net';
@@ -126,6 +131,7 @@ export class MeshWatch {
   readonly #silent = new Set<string>();
   #timer: NodeJS.Timeout | undefined;
   #ticks = 0;
+  #ready = true;
 
   constructor(private readonly o: MeshOptions) {}
 
@@ -134,8 +140,9 @@ export class MeshWatch {
     const socket = createSocket('udp4');
     socket.on('message', (msg, from) => {
       const text = msg.toString();
-      if (text.startsWith('ping ')) socket.send(`pong ${text.slice(5)}`, from.port, from.address);
-      else if (text.startsWith('pong ')) this.#heard(from.address);
+      if (text.startsWith('ping ')) {
+        if (this.#ready) socket.send(`pong ${text.slice(5)}`, from.port, from.address);
+      } else if (text.startsWith('pong ')) this.#heard(from.address);
     });
     return new Promise((resolve, reject) => {
       socket.once('error', (e) => {
@@ -173,6 +180,15 @@ export class MeshWatch {
     }
   }
 
+  get ready(): boolean {
+    return this.#ready;
+  }
+
+  /** Whether this server's instances can work (see readiness.ts); set by the caller. */
+  set ready(value: boolean) {
+    this.#ready = value;
+  }
+
   #heard(peer: string): void {
     if (!this.#peers.includes(peer)) return;
     this.#lastHeard.set(peer, Date.now());
@@ -187,10 +203,15 @@ export class MeshWatch {
     const silent = silentPeers(this.#lastHeard, now, plan.silentAfterMs);
     const fresh = silent.filter((p) => !this.#silent.has(p));
     for (const p of fresh) this.#silent.add(p);
-    // Newly silent: at once. Still silent: once a second, in case an announcement got through.
-    if (fresh.length > 0 || (this.#silent.size > 0 && now % 1000 < PING_EVERY_MS)) {
+    // Newly silent: at once. Still silent: at every tick, since a server that is reachable but
+    // not ready (it answers no ping) still announces its instances every second.
+    if (this.#silent.size > 0) {
       await this.#unsubscribe([...this.#silent], fresh);
     }
+    // Not ready: its own instances off its own fastrouter, at every tick (they announce
+    // themselves every second), as long as another server answers to serve instead.
+    if (!this.#ready && this.#peers.some((p) => this.#lastHeard.has(p) && !this.#silent.has(p)))
+      await this.#unsubscribe([this.o.self], []);
   }
 
   async #unsubscribe(peers: readonly string[], fresh: readonly string[]): Promise<void> {

@@ -1,5 +1,6 @@
 /** Argument parsing for the commands: node's parseArgs, plus --help and clear errors. */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { clip } from '../config/clip.ts';
 import { ConfigError } from '../errors.ts';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
@@ -53,9 +54,20 @@ export function parseCommand<O extends Options>(spec: CommandSpec<O>, argv: stri
     return parsed;
   } catch (e) {
     if (e instanceof Error && 'code' in e && String(e.code).startsWith('ERR_PARSE_ARGS')) {
-      throw new ConfigError(`${e.message.split('. ')[0]}`, [], {
-        hint: `run ${spec.usage.split(' ')[0]} --help`,
-      });
+      const help = `run ${spec.usage.split(' ')[0]} --help`;
+      // `--percent -1`: node takes -1 for an option and says so in three lines.
+      const flag = /^Option '(--[\w-]+)' argument is ambiguous/.exec(e.message)?.[1];
+      const value = flag === undefined ? undefined : argv[argv.indexOf(flag) + 1];
+      if (flag !== undefined && value !== undefined) {
+        throw new ConfigError(
+          `${flag} ${clip(value)}: a value starting with - is read as an option`,
+          [],
+          {
+            hint: `write ${flag}=${clip(value)} to give it as the value; ${help}`,
+          },
+        );
+      }
+      throw new ConfigError(`${e.message.split('\n')[0]?.split('. ')[0]}`, [], { hint: help });
     }
     throw e;
   }

@@ -103,12 +103,26 @@ function bootstrapPhase(): Phase {
           `uuid=$(sed -n 's/^uuid:[[:space:]]*//p' ${GRASTATE} 2>/dev/null || true)`,
           `if [ -n "$uuid" ] && [ "$uuid" != ${NO_UUID} ]; then echo "this member holds data of cluster $uuid: not bootstrapping a new cluster over it" >&2; exit 1; fi`,
           'systemctl stop mariadb',
-          'galera_new_cluster',
+          settledStart('galera_new_cluster'),
           waitSynced(120, 'the new database cluster did not become Synced within 2 minutes'),
         ].join('\n'),
       ),
     ],
   };
+}
+
+/**
+ * Shell: starts mariadb with `command` once its unit has settled (not activating, e.g. still
+ * waiting for a primary component on its own, nor deactivating), and tries once more after 3 s
+ * when systemd could not start it: right after a failed start, systemd may not have emptied the
+ * unit's cgroup yet (seen in containers as status 219/CGROUP), which is no reason to give up.
+ */
+export function settledStart(command: string): string {
+  return [
+    `for i in $(seq 1 60); do case "$(systemctl is-active mariadb)" in activating|deactivating|reloading) sleep 1;; *) break;; esac; done`,
+    'systemctl reset-failed mariadb 2>/dev/null || true',
+    `if ! ${command}; then echo "${command} failed; trying once more in 3 s" >&2; sleep 3; systemctl reset-failed mariadb 2>/dev/null || true; ${command}; fi`,
+  ].join('\n');
 }
 
 /**
@@ -133,7 +147,8 @@ export function joinPhase(via: string | undefined): Phase {
                 `(end=$((SECONDS + 300)); until curl -fsS -m 2 -o /dev/null ${check}; do if [ "$SECONDS" -ge "$end" ]; then echo "the database member at ${via} was not Synced within 5 minutes: nothing to join" >&2; exit 1; fi; sleep 1; done)`,
               ]
             : []),
-          'systemctl restart mariadb',
+          'systemctl stop mariadb',
+          settledStart('systemctl start mariadb'),
           waitSynced(600, 'this member did not become Synced within 10 minutes of joining'),
         ].join('\n'),
       ),
@@ -158,7 +173,7 @@ export function startPhases(role: MemberRole): Phase[] {
           'Database member running',
           'systemctl is-active -q mariadb',
           [
-            'systemctl start mariadb',
+            settledStart('systemctl start mariadb'),
             waitSynced(600, 'this member did not become Synced within 10 minutes'),
           ].join('\n'),
         ),

@@ -37,6 +37,7 @@ export function haproxyConfig(ctx: HostContext): string {
     checkMethod: 'GET',
     checkUri: tidb ? '/status' : '/',
     inter: CHECK_INTER_MS,
+    fastInter: 250,
     fall: CHECK_FALL,
     rise: 2,
     servers: order.map((s, i) => ({ name: s.hostname, address: s.private, backup: i > 0 })),

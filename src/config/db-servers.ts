@@ -42,7 +42,9 @@ export function parseDbServers(text: string, file: string, servers: readonly Ser
     const server = matches[0] as Server;
     const earlier = chosen.get(server);
     if (earlier !== undefined) {
-      problems.push(`${file}:${line}: "${clip(content)}" duplicates line ${earlier}`);
+      problems.push(
+        `${file}:${line}: "${clip(content)}" duplicates line ${earlier} (the same server): remove one of them`,
+      );
       return;
     }
     chosen.set(server, line);

@@ -52,3 +52,38 @@ export function duplicateKeys(text: string, file: string): string[] {
   }
   return problems;
 }
+
+/**
+ * Lines that dotenv skips without a word: neither `KEY=value` (nor part of a quoted value that
+ * spans lines), a `#` comment or blank. One problem per line, naming the file and the line. The
+ * line itself is not quoted back: it may hold a secret that, not being a value, was never
+ * registered for redaction. A first word that is a setting (`known`) is named. Pure.
+ */
+export function malformedLines(
+  text: string,
+  file: string,
+  known: (key: string) => boolean,
+): string[] {
+  const src = text.replace(/\r\n?/g, '\n');
+  const lines = src.split('\n');
+  const covered = new Set<number>();
+  const lineAt = (offset: number): number => src.slice(0, offset).split('\n').length;
+  for (const m of src.matchAll(DOTENV_LINE)) {
+    const from = m.indices?.[1]?.[0];
+    if (from === undefined) continue;
+    const to = m.index + m[0].trimEnd().length;
+    for (let l = lineAt(from); l <= lineAt(Math.max(from, to - 1)); l++) covered.add(l);
+  }
+  const problems: string[] = [];
+  lines.forEach((raw, i) => {
+    const content = raw.trim();
+    if (content === '' || content.startsWith('#') || covered.has(i + 1)) return;
+    const word = /^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)/.exec(content)?.[1];
+    problems.push(
+      word !== undefined && known(word)
+        ? `${file}:${i + 1}: ${word} has no "=": write it as ${word}=value`
+        : `${file}:${i + 1}: not a KEY=value line (the line is not shown: it may hold a secret): write it as KEY=value, or start it with # to make it a comment`,
+    );
+  });
+  return problems;
+}

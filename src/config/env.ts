@@ -3,13 +3,13 @@
  * validated into one frozen, typed object. Every problem is reported at once, naming the key
  * and what it is for. `.env.example` documents the same keys (a unit test keeps them in step).
  */
-import { readFileSync, existsSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { resolve, dirname } from 'node:path';
 import { homedir } from 'node:os';
 import { parse } from 'dotenv';
 import { ConfigError } from '../errors.ts';
-import { duplicateKeys, readableFileProblem } from './env-checks.ts';
+import { duplicateKeys, malformedLines, readableFileProblem } from './env-checks.ts';
 import { firewallSettings, networkSettings } from './network-settings.ts';
 import { tidbSettings } from './tidb-settings.ts';
 import { Secret } from '../redact.ts';
@@ -171,9 +171,13 @@ export function isValidDomain(domain: string): boolean {
 
 export function loadConfigFile(file: string): Config {
   const path = resolve(file);
-  if (!existsSync(path)) {
-    throw new ConfigError(`${file} not found`, [], {
-      hint: 'copy .env.example to .env and fill it in, or point --env at your file',
+  const why = readableFileProblem(path);
+  if (why !== undefined) {
+    throw new ConfigError(`${file} ${why}`, [], {
+      hint:
+        why === 'not found'
+          ? 'copy .env.example to .env and fill it in, or point --env at your file'
+          : 'point --env at your settings file',
     });
   }
   return parseEnv(readFileSync(path, 'utf8'), file);
@@ -181,7 +185,10 @@ export function loadConfigFile(file: string): Config {
 
 /** Parses and validates the text of a settings file; `file` names it in errors. */
 export function parseEnv(text: string, file: string): Config {
-  return validateEnv(parse(text), file, duplicateKeys(text, file));
+  return validateEnv(parse(text), file, [
+    ...malformedLines(text, file, (key) => key in ENV_KEYS),
+    ...duplicateKeys(text, file),
+  ]);
 }
 
 /**
@@ -239,7 +246,11 @@ export function validateEnv(
 
   const domain = need('DOMAIN').toLowerCase().replace(/\.$/, '');
   if (domain !== '' && !isValidDomain(domain)) {
-    problems.push(`DOMAIN=${clip(domain)} is not a valid domain name (e.g. example.com)`);
+    problems.push(
+      isIP(domain) !== 0
+        ? `DOMAIN=${clip(domain)} is an IP address, not a domain name: write the domain the cluster serves (e.g. example.com); the servers' addresses go in servers.txt`
+        : `DOMAIN=${clip(domain)} is not a valid domain name: write the domain the cluster serves, e.g. example.com (labels of letters, digits and -, not starting or ending with -, joined by dots)`,
+    );
   }
   const zoneOf = (key: string): string => (get(key) ?? domain).toLowerCase().replace(/\.$/, '');
 

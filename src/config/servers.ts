@@ -64,7 +64,7 @@ export function parseServerSpec(
   if (portText !== undefined) {
     const port = Number(portText);
     if (!/^\d+$/.test(portText) || port < 1 || port > 65535)
-      return `invalid port "${clip(portText)}"`;
+      return `invalid port "${clip(portText)}": a port is a whole number from 1 to 65535 (or leave it out for 22)`;
     out.port = port;
   }
   return out;
@@ -94,7 +94,7 @@ export function parseServers(
     const [spec = '', privateAddress] = fields;
     if (privateAddress !== undefined && isIP(privateAddress) !== 4) {
       problems.push(
-        `${file}:${line}: "${clip(privateAddress)}" after the server is not an IPv4 private address`,
+        `${file}:${line}: "${clip(privateAddress)}" after the server is not an IPv4 private address: write the server's IPv4 address on your private network there, or nothing`,
       );
       return;
     }
@@ -106,14 +106,18 @@ export function parseServers(
     const key = `${parsed.host.toLowerCase().replace(/\.$/, '')}:${parsed.port ?? 22}`;
     const first = seen.get(key);
     if (first !== undefined) {
-      problems.push(`${file}:${line}: "${clip(spec)}" duplicates line ${first}`);
+      problems.push(
+        `${file}:${line}: "${clip(spec)}" duplicates line ${first} (the same host and port): remove one of them`,
+      );
       return;
     }
     seen.set(key, line);
     if (privateAddress !== undefined) {
       const other = privates.get(privateAddress);
       if (other !== undefined) {
-        problems.push(`${file}:${line}: private address ${privateAddress} is also line ${other}'s`);
+        problems.push(
+          `${file}:${line}: private address ${privateAddress} is also line ${other}'s: give each server its own`,
+        );
         return;
       }
       privates.set(privateAddress, line);
@@ -124,8 +128,10 @@ export function parseServers(
   const withPrivate = servers.filter((s) => s.private !== undefined);
   if (withPrivate.length > 0 && withPrivate.length < servers.length) {
     const missing = servers.filter((s) => s.private === undefined).map((s) => s.line);
+    const lines =
+      missing.length === 1 ? `line ${missing[0]} gives` : `lines ${missing.join(', ')} give`;
     problems.push(
-      `${file}: lines ${missing.join(', ')} give no private address while others do: give one for every server (a private network you already have) or for none (WireGuard makes one)`,
+      `${file}: ${lines} no private address while others do: give one for every server (a private network you already have) or for none (WireGuard makes one)`,
     );
   }
   if (problems.length > 0) {

@@ -8,7 +8,7 @@
 import type { ClusterContext, ClusterIO, ClusterServer } from '../components/types.ts';
 import { ShoestringError } from '../errors.ts';
 import { shell } from '../plan/steps/index.ts';
-import { joinPhase, SYNCED, waitSynced } from '../components/database-galera.ts';
+import { joinPhase, settledStart, SYNCED, waitSynced } from '../components/database-galera.ts';
 import { planGalera, type GaleraPlan, type MemberReport } from './galera-plan.ts';
 import {
   GRASTATE,
@@ -112,7 +112,7 @@ export async function prepareGalera(ctx: ClusterContext, io: ClusterIO): Promise
         SYNCED,
         [
           `sed -i 's/^safe_to_bootstrap:.*/safe_to_bootstrap: 1/' ${GRASTATE}`,
-          'galera_new_cluster',
+          settledStart('galera_new_cluster'),
           waitSynced(120, 'the recovered member did not become Synced'),
         ].join('\n'),
       ),

@@ -1,5 +1,5 @@
 /**
- * The one HTTP request helper of the hosted DNS providers (ClouDNS, Cloudflare): a timeout on
+ * The one HTTP request helper of the DNS providers (PowerDNS, ClouDNS, Cloudflare): a timeout on
  * every attempt, and retries only where repeating the request cannot do harm.
  *
  * - Rate limited (HTTP 429, or a provider's own "slow down" reply): always retried, honouring
@@ -18,8 +18,11 @@ import { redact } from '../redact.ts';
 export type HttpMethod = 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
 
 export interface HttpOptions {
-  /** Named in errors: 'ClouDNS', 'Cloudflare'. */
+  /** Named in errors: 'ClouDNS', 'Cloudflare', 'PowerDNS'. */
   readonly provider: string;
+  /** The .env key of the API's address, when the user sets it (PDNS_API_URL): named in the hint
+   * of a request that got no answer. */
+  readonly setting?: string | undefined;
   /** Called before every attempt (the lab checks its network bridge here). */
   readonly beforeRequest?: (() => Promise<void>) | undefined;
   /** Per attempt, in ms (default 10 s). */
@@ -150,7 +153,7 @@ export async function httpRequest(options: HttpOptions, req: HttpRequest): Promi
         undefined,
         `${detail}${tries}`,
         idempotent
-          ? `check this machine's network access to the ${options.provider} API, then run again`
+          ? `check ${options.setting ? `${options.setting} in .env and ` : ''}this machine's network access to the ${options.provider} API, then run again`
           : 'the change may or may not have been applied; run again: it lists the records and converges',
       );
     }

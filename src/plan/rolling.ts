@@ -1,4 +1,5 @@
 /** Rolling groups (pure): the seed's PERCENT_AT_ONCE, as k0sctl does batches. */
+import { clip } from '../config/clip.ts';
 import { ConfigError } from '../errors.ts';
 
 /** Accepts a fraction (0.5) or a percentage (50 or 50%); returns a fraction in (0, 1]. */
@@ -9,7 +10,7 @@ export function parsePercent(text: string): number {
   const fraction = m?.[2] === '%' || n > 1 ? n / 100 : n;
   if (!m || !(fraction > 0) || fraction > 1) {
     throw new ConfigError(
-      `--percent ${text}: expected a fraction from 0 to 1 (0.5) or a percentage up to 100 (50%)`,
+      `--percent ${text === '' ? '""' : clip(text)}: expected a share of the fleet above 0: a fraction up to 1 (0.5) or a percentage up to 100 (50 or 50%)`,
     );
   }
   return fraction;

@@ -7,6 +7,7 @@ import { displayPath } from '../cli/output.ts';
 import { APPS_SOURCE } from '../apps/source.ts';
 import { parseDbServers } from '../config/db-servers.ts';
 import { loadConfigFile, type Config } from '../config/env.ts';
+import { readableFileProblem } from '../config/env-checks.ts';
 import { parseServers, type Server } from '../config/servers.ts';
 import { ConfigError, ShoestringError } from '../errors.ts';
 import { parsePreflight, PREFLIGHT_SCRIPT, type HostFacts } from '../preflight/probe.ts';
@@ -31,6 +32,8 @@ export interface Inputs {
   readonly dbServers: readonly Server[];
   /** The db-servers file's path (it need not exist). */
   readonly dbServersFile: string;
+  /** The db-servers file exists (without it every server is a database member). */
+  readonly dbServersListed: boolean;
 }
 
 export interface InputPaths {
@@ -58,12 +61,15 @@ export function inputPaths(values: {
  * checkout's apps (`appsDir`, default APPS_SOURCE). Throws a ConfigError (exit 2) on bad input.
  */
 export function loadInputs(paths: InputPaths, appsDir: string = APPS_SOURCE): Inputs {
-  if (!existsSync(paths.servers)) {
-    throw new ConfigError(`${paths.servers} not found`, [], {
+  const serversProblem = readableFileProblem(paths.servers);
+  if (serversProblem !== undefined) {
+    throw new ConfigError(`${paths.servers} ${serversProblem}`, [], {
       hint:
-        resolve(paths.servers) === labPaths.serversTxt
-          ? 'start the lab first: npm run lab -- up'
-          : 'list your servers in servers.txt, one a line',
+        serversProblem !== 'not found'
+          ? 'point --servers at your servers file'
+          : resolve(paths.servers) === labPaths.serversTxt
+            ? 'start the lab first: npm run lab -- up'
+            : 'list your servers in servers.txt, one a line',
     });
   }
   const config = loadConfigFile(paths.env);
@@ -72,10 +78,25 @@ export function loadInputs(paths: InputPaths, appsDir: string = APPS_SOURCE): In
     dir: displayPath(appsDir),
   });
   const dbServersFile = join(dirname(paths.servers), 'db-servers.txt');
-  const dbServers = existsSync(dbServersFile)
+  const dbServersListed = existsSync(dbServersFile);
+  const dbProblem = dbServersListed ? readableFileProblem(dbServersFile) : undefined;
+  if (dbProblem !== undefined) {
+    throw new ConfigError(`${dbServersFile} ${dbProblem}`, [], {
+      hint: 'db-servers.txt lists the database servers, one a line; without it every server is one',
+    });
+  }
+  const dbServers = dbServersListed
     ? parseDbServers(readFileSync(dbServersFile, 'utf8'), dbServersFile, servers)
     : servers;
-  return { config, servers, serversFile: paths.servers, apps, dbServers, dbServersFile };
+  return {
+    config,
+    servers,
+    serversFile: paths.servers,
+    apps,
+    dbServers,
+    dbServersFile,
+    dbServersListed,
+  };
 }
 
 export function makeTransport(config: Config): Transport {

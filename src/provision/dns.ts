@@ -234,6 +234,14 @@ export class ProvisionDns {
     return { max: this.o.config.dnsMaxRecords, now: Date.now() };
   }
 
+  /**
+   * The servers still marked drained in etcd: a run before left them out after they failed
+   * their gates. Each is checked again by this run (its gates), also with nothing to change.
+   */
+  async drained(): Promise<ReadonlySet<string>> {
+    return (await this.#clusterView()).drained;
+  }
+
   /** After a group passed its gates: its servers are published (again). */
   async undrain(passed: readonly ClusterServer[]): Promise<void> {
     for (const s of passed) this.#ready.add(s.hostname);

@@ -19,7 +19,10 @@ export async function preflight(
   const servers = inputs.servers;
   reporter.event({ type: 'stage', title: 'Preflight', hosts: servers.length });
   const gathered = await gatherFacts(transport, servers, parallel, surveys, inputs.config.network);
-  const problems: string[] = gathered.failures.map((f) => f.message);
+  // A server that could not be reached says what to check (ConnectError's hint).
+  const problems: string[] = gathered.failures.map((f) =>
+    f.hint ? `${f.message}: ${f.hint}` : f.message,
+  );
   const hostnames = new Map<string, string>();
   gathered.servers.forEach((s, i) => {
     const verdict = checkHost({
@@ -45,7 +48,9 @@ export async function preflight(
     for (const p of problems) reporter.event({ type: 'warn', host: 'preflight', message: p });
     throw new ShoestringError(
       `preflight found ${problems.length} problem(s); nothing was changed`,
-      { hint: 'fix the problems listed above and run again' },
+      {
+        hint: 'fix the problems listed above and run again (a server you no longer use: remove it from the servers file)',
+      },
     );
   }
   // servers.txt order (gatherFacts keeps it).

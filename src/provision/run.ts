@@ -48,6 +48,8 @@ interface HostWork {
   readonly ctx: HostContext;
   readonly planned: Planned[];
   readonly states: ReadonlyMap<Component, unknown>;
+  /** Nothing to change, but drained by a run before that it failed: its gates run again. */
+  readonly recheck?: boolean;
 }
 
 export async function provision(
@@ -65,12 +67,15 @@ export async function provision(
   }
   for (const w of unsupported.warn) reporter.event({ type: 'warn', host: 'settings', message: w });
   // Bad input is refused before any server is asked (the members are checked again once known).
+  const everyServer = !inputs.dbServersListed;
+  const membersFile = everyServer ? inputs.serversFile : inputs.dbServersFile;
   databaseLayout(
     inputs.config.database,
     inputs.servers,
     inputs.dbServers,
     (s) => s.spec,
-    inputs.dbServersFile,
+    membersFile,
+    everyServer,
   );
   // The agent is built (esbuild, a few tenths of a second) while preflight asks the servers;
   // its prepare awaits the same build (a failure is reported there).
@@ -94,7 +99,8 @@ export async function provision(
       cluster,
       cluster.filter((s) => inputs.dbServers.includes(s.server)),
       (s) => s.server.spec,
-      inputs.dbServersFile,
+      membersFile,
+      everyServer,
     ),
     recover: options.recover === true,
   };
@@ -165,7 +171,19 @@ async function rollOut(
   });
 
   const summaries: HostSummary[] = [];
-  const todo = work.filter((w) => w.planned.some((p) => p.plan === undefined || hasWork(p.plan)));
+  // A server an earlier run left drained (it failed its gates) is checked again even when
+  // nothing changes on it: once its gates pass, it is published again.
+  const drained = dns && !options.dryRun ? await dns.drained() : new Set<string>();
+  for (const [i, w] of work.entries()) {
+    if (
+      !w.planned.some((p) => p.plan === undefined || hasWork(p.plan)) &&
+      drained.has(w.ctx.self.hostname)
+    )
+      work[i] = { ...w, recheck: true };
+  }
+  const todo = work.filter(
+    (w) => w.recheck === true || w.planned.some((p) => p.plan === undefined || hasWork(p.plan)),
+  );
   for (const w of work) {
     if (todo.includes(w)) continue;
     const summary = summarize(w);
@@ -261,7 +279,7 @@ async function provisionHost(
   const target = w.ctx.self.target;
   const outcome = await runner.runHost(target, w.planned);
   let error = outcome.error;
-  if (!error && outcome.changed && !options.dryRun && outcome.left.length === 0) {
+  if (!error && (outcome.changed || w.recheck) && !options.dryRun && outcome.left.length === 0) {
     for (const c of options.components) {
       for (const gate of c.gates?.(w.ctx, w.states.get(c)) ?? []) {
         try {

@@ -4,6 +4,7 @@
  * (so nothing secret is ever in argv), bounded retries on connection failures only.
  * ~/.ssh/config, ssh-agent and jump hosts work as they do for plain ssh.
  */
+import { createHash } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -58,12 +59,17 @@ const DEFAULT_TIMEOUT_MS = 20 * 60 * 1000;
 export class Transport {
   readonly #options: TransportOptions;
   readonly #controlDir: string;
+  readonly #identity: string;
   readonly #checked = new Map<string, Promise<void>>();
 
   constructor(options: TransportOptions) {
     this.#options = options;
     // Socket paths are limited to ~100 bytes: keep the directory short; %C is a hash.
     this.#controlDir = `${tmpdir()}/shoestring-ssh-${process.getuid?.() ?? 0}`;
+    this.#identity = createHash('sha256')
+      .update(`${options.key ?? ''}\n${options.knownHosts}`)
+      .digest('hex')
+      .slice(0, 8);
   }
 
   /** The ssh argv for a target (no command). Pure apart from reading options. */
@@ -88,7 +94,9 @@ export class Transport {
             '-o',
             'ControlMaster=auto',
             '-o',
-            `ControlPath=${this.#controlDir}/%C`,
+            // One master per host *and* key and known-hosts file: a changed SSH_KEY or
+            // SSH_KNOWN_HOSTS must be checked by a new connection, not ride an old master.
+            `ControlPath=${this.#controlDir}/${this.#identity}-%C`,
             '-o',
             'ControlPersist=120',
           ]),
@@ -161,7 +169,12 @@ export class Transport {
           await sleep(backoffMs(attempt + 1));
           continue;
         }
-        throw new ConnectError(target.name, failure, redact(tail(result.stderr, 1)));
+        throw new ConnectError(
+          target.name,
+          failure,
+          redact(tail(result.stderr, 1)),
+          this.#options.knownHosts,
+        );
       }
       if (options.allowFailure) return result;
       throw new CommandError(

@@ -103,6 +103,11 @@ export function labCa(): Promise<Buffer> {
   return root;
 }
 
+/** After the lab was re-created (`down`, `up`): its ACME CA has a new root. */
+export function forgetLabCa(): void {
+  root = undefined;
+}
+
 /** The lab's sites are on HTTPS (its settings have a DNS provider and TLS on). */
 export function labTlsOn(): boolean {
   const env = parse(readFileSync('.lab/.env'));

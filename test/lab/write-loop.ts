@@ -5,9 +5,9 @@
  * 2 s connect timeout. Open loop: one write every `intervalMs`, whatever the earlier ones do.
  * Each result says whether the write was acknowledged (200): only those must survive.
  */
-import { Resolver } from 'node:dns/promises';
 import { request } from 'node:https';
 import { guardAddress } from '../../src/watch/guard.ts';
+import { browserCall } from './browser.ts';
 import { log } from './helpers.ts';
 
 export interface WriteResult {
@@ -31,59 +31,6 @@ export interface WriteLoopOptions {
   readonly prefix: string;
   /** Called after the n-th write started (to partition a server mid-way). */
   readonly onStart?: (n: number) => void;
-}
-
-async function resolveAll(dns: string, host: string): Promise<string[]> {
-  await guardAddress(dns);
-  const r = new Resolver({ timeout: 1000, tries: 1 });
-  r.setServers([dns]);
-  try {
-    return await r.resolve4(host);
-  } catch {
-    return [];
-  }
-}
-
-function post(
-  address: string,
-  host: string,
-  path: string,
-  ca: Buffer,
-): Promise<{ code: number; connected: boolean; error?: string; body?: string }> {
-  return new Promise((resolve) => {
-    let connected = false;
-    const req = request(
-      {
-        host: address,
-        port: 443,
-        method: 'POST',
-        path,
-        servername: host,
-        headers: { Host: host },
-        ca,
-        agent: false,
-      },
-      (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (d: string) => (body = (body + d).slice(0, 200)));
-        res.on('end', () => resolve({ code: res.statusCode ?? 0, connected: true, body }));
-        res.on('error', (e) => resolve({ code: 0, connected: true, error: e.message }));
-      },
-    );
-    const connectTimer = setTimeout(() => {
-      if (!connected) req.destroy(new Error('connect timeout'));
-    }, 2000);
-    req.on('socket', (s) =>
-      s.on('secureConnect', () => ((connected = true), clearTimeout(connectTimer))),
-    );
-    req.setTimeout(30_000, () => req.destroy(new Error('timeout')));
-    req.on('error', (e) => {
-      clearTimeout(connectTimer);
-      resolve({ code: 0, connected, error: e.message });
-    });
-    req.end();
-  });
 }
 
 /**
@@ -125,13 +72,6 @@ export async function httpsCall(
   });
 }
 
-/** `p`, or `fallback` after `ms` (a write must never hold the loop up for good). */
-function within<T>(p: Promise<T>, ms: number, fallback: () => T): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<T>((resolve) => (timer = setTimeout(() => resolve(fallback()), ms)));
-  return Promise.race([p, late]).finally(() => clearTimeout(timer));
-}
-
 export async function runWriteLoop(o: WriteLoopOptions): Promise<WriteResult[]> {
   const t0 = performance.now();
   const results: WriteResult[] = [];
@@ -144,34 +84,14 @@ export async function runWriteLoop(o: WriteLoopOptions): Promise<WriteResult[]> 
     const at = performance.now() - t0;
     pending.push(
       (async () => {
-        const addresses = (await resolveAll(o.dns, o.host)).sort(() => Math.random() - 0.5);
-        let last: { code: number; address: string; error: string | undefined; body: string } = {
-          code: 0,
-          address: '',
-          error: 'no address',
-          body: '',
-        };
-        for (const address of addresses) {
-          await guardAddress(address);
-          const r = await within(
-            post(address, o.host, `/rows?token=${token}`, o.ca),
-            40_000,
-            () => ({
-              code: 0,
-              connected: true,
-              error: 'no answer in 40 s',
-            }),
-          );
-          last = {
-            code: r.code,
-            address,
-            error: r.error,
-            body: r.code === 200 ? '' : (r.body ?? ''),
-          };
-          // Only a connection that never opened is tried elsewhere (as browsers do): a write
-          // that reached a server is not sent twice.
-          if (r.connected) break;
-        }
+        const r = await browserCall({
+          dns: o.dns,
+          host: o.host,
+          ca: o.ca,
+          method: 'POST',
+          path: `/rows?token=${token}`,
+        });
+        const last = { code: r.code, address: r.address, error: r.error, body: r.body };
         results.push({ token, at, ms: performance.now() - t0 - at, ...last });
       })(),
     );

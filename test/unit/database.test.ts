@@ -1,11 +1,15 @@
 // The database's pure parts: db-servers.txt, the layout (odd members, the arbitrator), what a
 // member reports, the cluster plan (new, running, recover, refuse), the proxy's and the
 // member's configuration, the gate, and that no password is ever in a script's text.
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { database } from '../../src/components/database.ts';
 import { appDatabasesPhase, appSettingsSteps } from '../../src/components/database-apps.ts';
-import { galeraConfig, galeraGate } from '../../src/components/database-galera.ts';
+import { galeraConfig, galeraGate, settledStart } from '../../src/components/database-galera.ts';
 import { haproxyConfig } from '../../src/components/database-proxy.ts';
 import type { App } from '../../src/apps/discover.ts';
 import { parseDbServers } from '../../src/config/db-servers.ts';
@@ -89,6 +93,11 @@ test('layout: an odd number of at least 3, or 2 plus the arbitrator on another s
   throwsConfig(
     () => databaseLayout('galera', servers, servers.slice(0, 1), name, 'db-servers.txt'),
     /at least 3/,
+  );
+  // No db-servers.txt: every server is a member, and the message says so.
+  throwsConfig(
+    () => databaseLayout('galera', servers, servers, name, 'servers.txt', true),
+    /servers\.txt lists 4 and every server is one \(there is no db-servers\.txt beside it\)/,
   );
   assert.equal(databaseLayout('none', servers, servers, name, 'f').members, []);
 });
@@ -275,7 +284,10 @@ test("proxy: this server's member first, the others as backups; TiDB on its SQL 
     cfg,
     /server s1 10\.88\.0\.1:3306\n\tserver s2 10\.88\.0\.2:3306 backup\n\tserver s3 10\.88\.0\.3:3306 backup/,
   );
-  assert.match(cfg, /check port 9200 inter 1000 fall 2 rise 2 on-marked-down shutdown-sessions/);
+  assert.match(
+    cfg,
+    /check port 9200 inter 1000 fastinter 250 downinter 250 fall 2 rise 2 on-marked-down shutdown-sessions/,
+  );
   const second = haproxyConfig({ ...ctx, self: ctx.servers[1]! });
   assert.match(second, /server s2 10\.88\.0\.2:3306\n\tserver s1 10\.88\.0\.1:3306 backup/);
   const tidb = hostContext(THREE, 'DATABASE=tidb\nTIDB_VERSION=v7.5.1');
@@ -367,6 +379,40 @@ test('two members: the third server runs the arbitrator (members space-separated
       'Database backups',
     ],
   );
+});
+
+test('settledStart waits out an activating unit, then retries a start systemd refused once', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'settled-'));
+  const bin = join(dir, 'bin');
+  mkdirSync(bin);
+  const stub = (name: string, body: string): void =>
+    writeFileSync(join(bin, name), `#!/bin/sh\n${body}\n`, { mode: 0o755 });
+  // is-active says activating twice, then failed; the first start fails, the second works.
+  stub(
+    'systemctl',
+    `echo "$*" >> ${dir}/calls
+case "$1" in
+  is-active) n=$(cat ${dir}/n 2>/dev/null || echo 0); echo $((n+1)) > ${dir}/n; [ "$n" -lt 2 ] && echo activating || echo failed;;
+  start) if [ -e ${dir}/started-once ]; then exit 0; else touch ${dir}/started-once; exit 1; fi;;
+esac`,
+  );
+  stub('sleep', 'exit 0');
+  const run = spawnSync('bash', ['-c', settledStart('systemctl start mariadb')], {
+    env: { PATH: `${bin}:/usr/bin:/bin` },
+    encoding: 'utf8',
+  });
+  assert.is(run.status, 0, run.stderr);
+  assert.match(run.stderr, /systemctl start mariadb failed; trying once more in 3 s/);
+  assert.equal(readFileSync(join(dir, 'calls'), 'utf8').trim().split('\n'), [
+    'is-active mariadb',
+    'is-active mariadb',
+    'is-active mariadb',
+    'reset-failed mariadb',
+    'start mariadb',
+    'reset-failed mariadb',
+    'start mariadb',
+  ]);
+  rmSync(dir, { recursive: true, force: true });
 });
 
 test.run();

@@ -166,6 +166,19 @@ test('a key given twice names the file, the key and both lines; other problems s
   );
 });
 
+test('a line that is not KEY=value is named by its line, never shown; quoted values may span lines', () => {
+  assert.equal(
+    envProblems(
+      'DOMAIN=example.com\r\nexport SSH_USER=deploy\r\nSSH_USER\r\n# note\r\nk3y-pasted-alone\r\nLAB_DNS="10.0.0.1\n=not a key"\nWEB_SERVER: nginx\n',
+    ),
+    [
+      'conf/.env:3: SSH_USER has no "=": write it as SSH_USER=value',
+      'conf/.env:5: not a KEY=value line (the line is not shown: it may hold a secret): write it as KEY=value, or start it with # to make it a comment',
+      'LAB_DNS=10.0.0.1\\n=not a key is not an IP address',
+    ],
+  );
+});
+
 test('duplicate keys: three times, export prefix, CRLF, a quoted value spanning lines', () => {
   assert.equal(
     envProblems(

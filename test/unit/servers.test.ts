@@ -49,7 +49,9 @@ test('CRLF line endings are accepted', () => {
 
 test('duplicates name both lines', () => {
   const p = problems('192.0.2.1\n# x\n192.0.2.1\n');
-  assert.equal(p, ['servers.txt:3: "192.0.2.1" duplicates line 1']);
+  assert.equal(p, [
+    'servers.txt:3: "192.0.2.1" duplicates line 1 (the same host and port): remove one of them',
+  ]);
 });
 
 test('same host on another port is not a duplicate; same host and default port is', () => {
@@ -85,7 +87,7 @@ test('an overlong garbage line is cut to 80 characters in the message', () => {
   const garbage = 'x'.repeat(10_000);
   assert.equal(problems(`192.0.2.1\n${garbage}\n${garbage} ${garbage}\n`), [
     `servers.txt:2: "${'x'.repeat(79)}…" is not a valid host name or address`,
-    `servers.txt:3: "${'x'.repeat(79)}…" after the server is not an IPv4 private address`,
+    `servers.txt:3: "${'x'.repeat(79)}…" after the server is not an IPv4 private address: write the server's IPv4 address on your private network there, or nothing`,
   ]);
 });
 
@@ -102,7 +104,7 @@ test('a private address after every server is kept; for some only is refused', (
     'servers.txt: lines 2, 3 give no private address while others do: give one for every server (a private network you already have) or for none (WireGuard makes one)',
   ]);
   assert.equal(problems('h1 10.0.0.1\nh2 10.0.0.1\n'), [
-    "servers.txt:2: private address 10.0.0.1 is also line 1's",
+    "servers.txt:2: private address 10.0.0.1 is also line 1's: give each server its own",
   ]);
   assert.equal(problems('h1 10.0.0.1 10.0.0.2\n'), [
     'servers.txt:1: "h1 10.0.0.1 10.0.0.2": one server a line, then at most its private address',

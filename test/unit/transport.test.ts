@@ -20,6 +20,17 @@ test('ssh arguments: one multiplexed connection per host, project known_hosts, b
   assert.is(args[args.indexOf('-l') + 1], 'admin');
 });
 
+test('another key or known-hosts file gets a connection of its own, not an old master', () => {
+  const path = (o: { key?: string; knownHosts: string }): string =>
+    opt(new Transport(o).sshArgs({ name: 'a', host: '192.0.2.1' }), 'ControlPath') ?? '';
+  const base = path({ key: '/k/id', knownHosts: '/p/known_hosts' });
+  assert.is(path({ key: '/k/id', knownHosts: '/p/known_hosts' }), base);
+  assert.is.not(path({ key: '/k/other', knownHosts: '/p/known_hosts' }), base);
+  assert.is.not(path({ key: '/k/id', knownHosts: '/q/known_hosts' }), base);
+  // The socket path stays well under the ~104 bytes a unix socket allows (%C is 40 hex digits).
+  assert.ok(base.replace('ControlPath=', '').replace('%C', 'x'.repeat(40)).length < 100, base);
+});
+
 test('user and port from servers.txt win over .env', () => {
   const args = t.sshArgs({ name: 'b', host: 'web3.example.com', user: 'deploy', port: 2222 });
   assert.is(args[args.indexOf('-l') + 1], 'deploy');
