@@ -96,6 +96,24 @@ export function routerNodes(stats: string): RouterNode[] {
   }
 }
 
+/**
+ * Pure: this server's own nodes that can leave its router while it is not ready: those of an
+ * app that also has a node of another server that is not silent (right after a heal the
+ * others' instances are back only with their next announcement: until then the app keeps its
+ * own, rather than none).
+ */
+export function ownNodesCovered(
+  nodes: readonly RouterNode[],
+  self: string,
+  silent: ReadonlySet<string>,
+): RouterNode[] {
+  const host = (n: RouterNode): string => n.node.slice(0, n.node.lastIndexOf(':'));
+  const covered = new Set(
+    nodes.filter((n) => host(n) !== self && !silent.has(host(n))).map((n) => n.key),
+  );
+  return nodes.filter((n) => host(n) === self && covered.has(n.key));
+}
+
 /** Pure: which peers are silent at `now`, given when each last answered (never: not judged). */
 export function silentPeers(
   lastHeard: ReadonlyMap<string, number>,
@@ -209,9 +227,12 @@ export class MeshWatch {
       await this.#unsubscribe([...this.#silent], fresh);
     }
     // Not ready: its own instances off its own fastrouter, at every tick (they announce
-    // themselves every second), as long as another server answers to serve instead.
-    if (!this.#ready && this.#peers.some((p) => this.#lastHeard.has(p) && !this.#silent.has(p)))
-      await this.#unsubscribe([this.o.self], []);
+    // themselves every second), for each app another server's instance serves instead.
+    if (!this.#ready) {
+      const nodes = routerNodes(await readStats(this.o.statsPort));
+      for (const n of ownNodesCovered(nodes, this.o.self, this.#silent))
+        this.#send(subscriptionPacket(n.key, n.node, true), this.o.subscriptionPort, this.o.self);
+    }
   }
 
   async #unsubscribe(peers: readonly string[], fresh: readonly string[]): Promise<void> {

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { MESH_PORT, MeshWatch } from '../../src/agent/mesh.ts';
+import { MESH_PORT, MeshWatch, ownNodesCovered } from '../../src/agent/mesh.ts';
 import { localReadiness, readinessFromStat } from '../../src/agent/readiness.ts';
 
 const HEAD =
@@ -93,6 +93,25 @@ test('the mesh watch answers pings only while ready', async () => {
     probe.close();
     mesh.stop();
   }
+});
+
+test('not ready: its own nodes leave only for apps another live server serves', () => {
+  const nodes = [
+    { key: 'app1', node: '10.88.0.2:3100' },
+    { key: 'app1', node: '10.88.0.1:3100' },
+    { key: 'app2', node: '10.88.0.2:3101' },
+    { key: 'app2', node: '10.88.0.3:3101' },
+    { key: 'app3', node: '10.88.0.2:3102' },
+  ];
+  // app1 has s1's node, app2 only a silent server's, app3 none but its own.
+  assert.equal(ownNodesCovered(nodes, '10.88.0.2', new Set(['10.88.0.3'])), [
+    { key: 'app1', node: '10.88.0.2:3100' },
+  ]);
+  assert.equal(
+    ownNodesCovered(nodes, '10.88.0.2', new Set()).map((n) => n.key),
+    ['app1', 'app2'],
+  );
+  assert.equal(ownNodesCovered([], '10.88.0.2', new Set()), []);
 });
 
 test.run();
