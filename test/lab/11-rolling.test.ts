@@ -9,16 +9,15 @@
  */
 import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { parse } from 'dotenv';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { resolveAll } from './browser.ts';
-import { lostWrites, provisionAsync, waitClean, type Lab } from './chaos.ts';
+import { currentLab, lostWrites, provisionAsync, waitClean, type Lab } from './chaos.ts';
 import { on } from './helpers.ts';
 import { countWindow, startLoad } from './load.ts';
 import { events, labUp } from './provision-helpers.ts';
 import { startRequestLoop, summarize } from './request-loop.ts';
-import { DOMAIN, envFile, labAddresses, labCa, sleep } from './stack-checks.ts';
+import { envFile, labCa, sleep } from './stack-checks.ts';
 
 const APP = 'apps/app1/app.wsgi';
 const TEMPLATE = 'templates/web/apache-site-body.conf.hbs';
@@ -77,14 +76,7 @@ async function rollUnderLoad(what: string): Promise<string> {
 test.before(async () => {
   labUp(3);
   env = envFile({ DATABASE: 'galera' });
-  const addresses = labAddresses();
-  lab = {
-    addresses,
-    names: new Map(addresses.map((a, i) => [a, `s${i + 1}`])),
-    dns: parse(readFileSync('.lab/.env'))['LAB_DNS'] ?? '172.30.0.1',
-    domain: DOMAIN(),
-    ca: labCa,
-  };
+  lab = currentLab();
   await provisionAsync(args());
   await waitClean(lab, 240);
 });

@@ -10,14 +10,14 @@
  * CHAOS_LONG=1 also runs every single-server scenario on 5 servers, and repeats the random
  * silent failure three times (about 25 minutes more).
  */
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parse } from 'dotenv';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { on } from './helpers.ts';
 import {
+  currentLab,
   dutyHolder,
   lab as labCmd,
   missedGoals,
@@ -30,29 +30,19 @@ import {
   type Row,
 } from './chaos.ts';
 import { labUp, runCommand } from './provision-helpers.ts';
-import { DOMAIN, envFile, forgetLabCa, labAddresses, labCa, sleep } from './stack-checks.ts';
+import { envFile, forgetLabCa, sleep } from './stack-checks.ts';
 
 const LONG = process.env['CHAOS_LONG'] === '1';
 const rows: Row[] = [];
 let lab: Lab;
 let env = '';
 
-function labOf(addresses: readonly string[]): Lab {
-  return {
-    addresses,
-    names: new Map(addresses.map((a, i) => [a, `s${i + 1}`])),
-    dns: parse(readFileSync('.lab/.env'))['LAB_DNS'] ?? '172.30.0.1',
-    domain: DOMAIN(),
-    ca: labCa,
-  };
-}
-
 const dbArgs = (): string[] => ['--servers', '.lab/servers.txt', '--env', env];
 
 async function setUp(n: number): Promise<void> {
   labUp(n);
   env = envFile({ DATABASE: 'galera' });
-  lab = labOf(labAddresses());
+  lab = currentLab();
   await provisionAsync(dbArgs());
   await waitClean(lab, 240);
 }
@@ -66,44 +56,30 @@ function check(row: Row): void {
   assert.equal(missed, [], `${row.scenario} on ${row.servers}: ${missed.join(' · ')}`);
 }
 
-async function silentFailure(): Promise<void> {
+/** A random server broken with `lab <cut>`, left so `seconds`, then `lab <mend>`. */
+async function cutAndMend(
+  title: string,
+  cut: string,
+  mend: string,
+  seconds: number,
+): Promise<void> {
   const victim = nameOf(pick(lab.addresses));
   check(
-    await scenario(lab, `${victim} cut off silently for 30 s`, async (run) => {
-      await labCmd('partition', victim);
+    await scenario(lab, `${victim} ${title}`, async (run) => {
+      await labCmd(cut, victim);
       run.failure();
-      await sleep(30_000);
-      await labCmd('heal', victim);
+      await sleep(seconds * 1000);
+      await labCmd(mend, victim);
       run.recovery();
     }),
   );
 }
 
-async function crash(): Promise<void> {
-  const victim = nameOf(pick(lab.addresses));
-  check(
-    await scenario(lab, `${victim} crashes, boots 20 s later`, async (run) => {
-      await labCmd('kill', victim);
-      run.failure();
-      await sleep(20_000);
-      await labCmd('start', victim);
-      run.recovery();
-    }),
-  );
-}
-
-async function flap(): Promise<void> {
-  const victim = nameOf(pick(lab.addresses));
-  check(
-    await scenario(lab, `${victim} cut off for 5 s, then healed`, async (run) => {
-      await labCmd('partition', victim);
-      run.failure();
-      await sleep(5_000);
-      await labCmd('heal', victim);
-      run.recovery();
-    }),
-  );
-}
+const silentFailure = (): Promise<void> =>
+  cutAndMend('cut off silently for 30 s', 'partition', 'heal', 30);
+const crash = (): Promise<void> => cutAndMend('crashes, boots 20 s later', 'kill', 'start', 20);
+const flap = (): Promise<void> =>
+  cutAndMend('cut off for 5 s, then healed', 'partition', 'heal', 5);
 
 async function holderDies(): Promise<void> {
   const holder = await dutyHolder(lab.addresses[0] ?? '');
@@ -176,7 +152,7 @@ async function disaster(): Promise<void> {
   run('scripts/lab.ts', ['up', '3']);
   forgetLabCa();
   env = envFile({ DATABASE: 'galera' });
-  lab = labOf(labAddresses());
+  lab = currentLab();
   const recovered = performance.now();
   run('provision.ts', dbArgs());
   run('scripts/backup.ts', ['restore', join(dir, file), ...dbArgs(), '--yes']);

@@ -16,10 +16,10 @@ import { parse } from 'dotenv';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { resolveAll } from './browser.ts';
-import { provisionAsync, waitClean, type Lab } from './chaos.ts';
+import { currentLab, provisionAsync, waitClean, type Lab } from './chaos.ts';
 import { on } from './helpers.ts';
 import { labUp, runCommand, type CommandResult } from './provision-helpers.ts';
-import { DOMAIN, envFile, labAddresses, labCa } from './stack-checks.ts';
+import { envFile } from './stack-checks.ts';
 
 let lab: Lab;
 let env = '';
@@ -38,18 +38,9 @@ const MANAGED = [
   '/var/www/shoestring',
 ].join(' ');
 
+/** Everything provision manages, on every server. */
 async function fingerprints(): Promise<string[]> {
-  return Promise.all(
-    lab.addresses.map(
-      async (a) =>
-        (
-          await on(
-            a,
-            `find ${MANAGED} -xdev \\( -type f -o -type l \\) -printf '%p %s %T@\\n' 2>/dev/null | sort | sha256sum`,
-          )
-        ).out,
-    ),
-  );
+  return Promise.all(lab.addresses.map(fingerprintOf));
 }
 
 function provisionWith(args: readonly string[]): CommandResult {
@@ -98,14 +89,7 @@ const re = (s: string): RegExp => new RegExp(s.replace(/[.*+?^${}()|[\]\\]/g, '\
 test.before(async () => {
   labUp(3);
   env = envFile({ DATABASE: 'galera' });
-  const addresses = labAddresses();
-  lab = {
-    addresses,
-    names: new Map(addresses.map((a, i) => [a, `s${i + 1}`])),
-    dns: parse(readFileSync('.lab/.env'))['LAB_DNS'] ?? '172.30.0.1',
-    domain: DOMAIN(),
-    ca: labCa,
-  };
+  lab = currentLab();
   await provisionAsync(['--servers', '.lab/servers.txt', '--env', env]);
   await waitClean(lab, 240);
 });

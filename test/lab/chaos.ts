@@ -6,11 +6,12 @@
  * after that ("after"), seconds from the recovery until clean, the manual steps taken (only
  * those the README documents), and acknowledged writes missing from any member.
  */
-import { spawn } from 'node:child_process';
 import { resolveAll } from './browser.ts';
-import { labAsync, log, on } from './helpers.ts';
+import { labAsync, log, on, runAsync } from './helpers.ts';
 import { countWindow, startLoad, type Load, type LoadResult, type WindowCount } from './load.ts';
-import { sleep } from './stack-checks.ts';
+import { readFileSync } from 'node:fs';
+import { parse } from 'dotenv';
+import { DOMAIN, labAddresses, labCa, sleep } from './stack-checks.ts';
 import { httpsCall } from './write-loop.ts';
 
 /** The single-server goals (issue: ≤ 1 % failed during, none after 20 s, no write lost). */
@@ -37,6 +38,18 @@ export interface Row {
   readonly lost: number;
   /** Whether the single-server goals apply (not to every server stopped, nor to the disaster). */
   readonly single: boolean;
+}
+
+/** The lab as it is now: its servers (named s1… in order), its DNS, domain and CA. */
+export function currentLab(): Lab {
+  const addresses = labAddresses();
+  return {
+    addresses,
+    names: new Map(addresses.map((a, i) => [a, `s${i + 1}`])),
+    dns: parse(readFileSync('.lab/.env'))['LAB_DNS'] ?? '172.30.0.1',
+    domain: DOMAIN(),
+    ca: labCa,
+  };
 }
 
 /** What the cluster lacks to be clean, or undefined when it is clean. */
@@ -215,18 +228,9 @@ export const lab = (...args: string[]): Promise<void> => labAsync(...args);
 
 /** `provision.ts` with `args`, without stalling the load; throws when it fails. */
 export async function provisionAsync(args: readonly string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'provision.ts', ...args], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, FORCE_COLOR: '0', NO_COLOR: '1' },
-    });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-    child.on('close', (code) =>
-      code === 0 ? resolve(out) : reject(new Error(`provision exit ${code}:\n${out}`)),
-    );
-  });
+  const r = await runAsync('provision.ts', args);
+  if (r.code !== 0) throw new Error(`provision exit ${r.code}:\n${r.stdout}`);
+  return r.stdout;
 }
 
 /** The server holding the agent's duties (a lab name such as s1). */
