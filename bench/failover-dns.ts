@@ -10,7 +10,6 @@
  * Run: node --import tsx bench/failover-dns.ts [--rounds 3] [--interval 200]
  */
 import { spawnSync } from 'node:child_process';
-import { Resolver } from 'node:dns/promises';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -19,6 +18,7 @@ import { repoRoot } from '../src/lab/paths.ts';
 import { pebbleRoot } from '../src/lab/pebble.ts';
 import { guardAddress } from '../src/watch/guard.ts';
 import { requestOnce } from '../src/watch/request.ts';
+import { resolveAll } from '../test/lab/browser.ts';
 
 const { values } = parseArgs({
   options: {
@@ -45,15 +45,8 @@ function lab(...args: string[]): void {
   if (r.status !== 0) throw new Error(`lab ${args.join(' ')}: ${r.stdout}${r.stderr}`);
 }
 
-async function resolveA(): Promise<string[]> {
-  const r = new Resolver({ timeout: 1000, tries: 1 });
-  r.setServers([dnsServer]);
-  try {
-    return await r.resolve4(host);
-  } catch {
-    return [];
-  }
-}
+/** The A records of the app's name at the lab DNS (the same look-up as the chaos load's). */
+const resolveA = (): Promise<string[]> => resolveAll(dnsServer, host);
 
 interface Sample {
   at: number;

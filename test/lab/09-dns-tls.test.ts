@@ -7,7 +7,6 @@
  * HTTPS request loop with no failure; killing the duty holder moves the duties; a rolling
  * provision drains each group out of DNS before touching it.
  */
-import { spawn } from 'node:child_process';
 import { Resolver } from 'node:dns/promises';
 import { readFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
@@ -18,7 +17,7 @@ import * as assert from 'uvu/assert';
 import { pebbleRoot } from '../../src/lab/pebble.ts';
 import { labDnsProvider } from '../../src/lab/dns.ts';
 import { guardAddress } from '../../src/watch/guard.ts';
-import { on } from './helpers.ts';
+import { on, runAsync } from './helpers.ts';
 import { labUp, runCommand, totals } from './provision-helpers.ts';
 import { DOMAIN, envFile, get, labAddresses, provision, sleep } from './stack-checks.ts';
 
@@ -130,19 +129,6 @@ function requestLoop(targets: string[], https: boolean, everyMs = 100): Loop {
 }
 
 /** A command in the background (the event loop keeps running: request loops, DNS polls). */
-function runAsync(script: string, args: string[]): Promise<{ code: number; stdout: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
-      env: { ...process.env, CI: 'true' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.on('close', (code) => resolve({ code: code ?? 1, stdout }));
-  });
-}
-
 async function etcdGet(address: string, key: string): Promise<string> {
   return (await on(address, `etcdctl get --print-value-only ${key}`)).out;
 }

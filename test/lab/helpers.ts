@@ -34,3 +34,23 @@ export function labAsync(...args: string[]): Promise<void> {
     );
   });
 }
+
+/**
+ * `node --import tsx <script> <args>` in the background (a synchronous spawn would stall the
+ * request loops of a suite), its stdout and stderr together.
+ */
+export function runAsync(
+  script: string,
+  args: readonly string[],
+): Promise<{ code: number; stdout: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
+      env: { ...process.env, CI: 'true', FORCE_COLOR: '0', NO_COLOR: '1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.on('close', (code) => resolve({ code: code ?? 1, stdout }));
+  });
+}
