@@ -13,11 +13,21 @@ import { q } from '../ssh/quote.ts';
 import { render } from '../templates.ts';
 import { PORTS } from './ports.ts';
 import type { Component, HostContext } from './types.ts';
+import { VASSALS_DIR } from './uwsgi.ts';
 
 export const MAINTENANCE_DIR = '/var/www/shoestring';
 const APACHE_SITE = '/etc/apache2/sites-available/shoestring.conf';
 const NGINX_SITE = '/etc/nginx/sites-available/shoestring';
 const APACHE_MODULES = ['proxy', 'proxy_uwsgi', 'rewrite', 'headers', 'ssl'] as const;
+/** Run before the front starts: waits until the fastrouter routes every app (boot, reboot). */
+export const WAIT_FOR_ROUTER = '/usr/local/lib/shoestring/wait-for-router';
+/**
+ * Seconds the front waits at most for its router at start. The instances announce themselves
+ * every second: a router that lacks an app this long will not have it soon.
+ */
+export const ROUTER_WAIT_LIMIT = 30;
+const orderDropIn = (service: string): string =>
+  `/etc/systemd/system/${service}.service.d/shoestring-router.conf`;
 
 export function webPackages(web: WebServer): string[] {
   return [web === 'apache' ? 'apache2' : 'nginx'];
@@ -52,6 +62,32 @@ export function nginxSite(domain: string, hostname: string): string {
   return render('web/nginx-site.conf.hbs', siteData(domain, hostname));
 }
 
+/**
+ * The front's start waits for the router and its stop comes first (front-order.conf.hbs): a
+ * rebooted server refuses connections, which browsers take to the next address at once,
+ * instead of answering with the maintenance page while its router has no instance yet.
+ */
+function startOrder(service: string): Step[] {
+  const dropIn = orderDropIn(service);
+  return [
+    files.directory('/usr/local/lib/shoestring'),
+    files.file(
+      WAIT_FOR_ROUTER,
+      render('web/wait-for-router.py.hbs', {
+        limit: ROUTER_WAIT_LIMIT,
+        statsPort: PORTS.fastrouterStats,
+        vassalsDir: VASSALS_DIR,
+      }),
+      { mode: '0755' },
+    ),
+    files.file(
+      dropIn,
+      render('web/front-order.conf.hbs', { limit: ROUTER_WAIT_LIMIT, waitScript: WAIT_FOR_ROUTER }),
+    ),
+    systemd.daemonReload([{ unit: service, files: [dropIn] }]),
+  ];
+}
+
 export function apacheSteps(domain: string, hostname: string): Step[] {
   const check = 'apache2ctl -t';
   const reload: Notify = { service: 'apache2', action: 'reload', check };
@@ -65,6 +101,7 @@ export function apacheSteps(domain: string, hostname: string): Step[] {
     }),
     apache.site('shoestring', true, [reload]),
     apache.site('000-default', false, [reload]),
+    ...startOrder('apache2'),
     systemd.service('apache2'),
   ];
 }
@@ -79,6 +116,7 @@ export function nginxSteps(domain: string, hostname: string): Step[] {
     }),
     nginx.site('shoestring', true, [reload]),
     nginx.site('default', false, [reload]),
+    ...startOrder('nginx'),
     systemd.service('nginx'),
   ];
 }
@@ -145,6 +183,9 @@ export const web: Component = {
         files.absent(NGINX_SITE),
         systemd.service('apache2', { enabled: false, running: false }),
         systemd.service('nginx', { enabled: false, running: false }),
+        files.absent(orderDropIn('apache2')),
+        files.absent(orderDropIn('nginx')),
+        files.absent(WAIT_FOR_ROUTER),
         files.absent(MAINTENANCE_DIR),
       ],
     },

@@ -107,6 +107,9 @@ async function rebootEach(): Promise<void> {
         await sleep(5_000);
         await waitClean(lab, 180);
         run.recovery();
+        // Its front started only once its router had an instance of every app.
+        const j = await on(a, 'journalctl -b -o cat -u apache2 | grep wait-for-router');
+        assert.match(j.out, /routes every app \([1-9]\d*\) after/, `${nameOf(a)}: ${j.out}`);
       }
     }),
   );
