@@ -12,6 +12,13 @@ import { PORTS } from './ports.ts';
 import type { ClusterServer, HostContext } from './types.ts';
 
 export const HAPROXY_CFG = '/etc/haproxy/haproxy.cfg';
+/**
+ * The app instances (uWSGI emperor) start after the proxy and stop before it: at a shutdown
+ * they leave every router while their database is still reachable (else requests routed to
+ * them in between fail with "can't connect").
+ */
+export const EMPEROR_AFTER_PROXY =
+  '/etc/systemd/system/uwsgi-emperor.service.d/shoestring-database.conf';
 /** Check timing: down after FALL failures INTER ms apart (with a 1 s check timeout). */
 export const CHECK_INTER_MS = 1000;
 export const CHECK_FALL = 2;
@@ -54,6 +61,8 @@ export function proxyPhase(ctx: HostContext): Phase {
         notify: [{ service: 'haproxy', action: 'reload' }],
       }),
       systemd.service('haproxy'),
+      files.file(EMPEROR_AFTER_PROXY, render('database/emperor-after-proxy.conf.hbs', {})),
+      systemd.daemonReload([{ unit: 'uwsgi-emperor', files: [EMPEROR_AFTER_PROXY] }]),
     ],
   };
 }

@@ -26,7 +26,7 @@ import {
   startPhases,
   type MemberRole,
 } from './database-galera.ts';
-import { HAPROXY_CFG, proxyGate, proxyPhase } from './database-proxy.ts';
+import { EMPEROR_AFTER_PROXY, HAPROXY_CFG, proxyGate, proxyPhase } from './database-proxy.ts';
 import { PORTS } from './ports.ts';
 import type { Component, HostContext } from './types.ts';
 
@@ -169,6 +169,7 @@ export const database: Component<State> = {
                 'systemctl disable --now haproxy',
               ),
               files.absent(HAPROXY_CFG),
+              files.absent(EMPEROR_AFTER_PROXY),
               files.absent(APP_SETTINGS_DIR),
             ],
           },
