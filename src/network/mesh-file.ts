@@ -72,7 +72,9 @@ export function meshFile(o: {
 }): MeshFile | undefined {
   const { all, self } = o;
   if (all.length < 2 || self < 0 || self >= all.length) return undefined;
-  const frame = render('network/wg0.conf.hbs', wgConfData({ ...o, peers: HOLE }));
+  const frame = render('network/wg0.conf.hbs', wgConfData({ ...o, peers: HOLE }), {
+    unique: true,
+  });
   const [head, tail, more] = frame.split(HOLE);
   if (head === undefined || tail === undefined || more !== undefined) return undefined;
   const j = joined(all, o.port);

@@ -182,6 +182,8 @@ test('rememberLong: long texts computed once while kept, short ones every time',
 test('templates: a kept render is the same text; a missing value fails every time', () => {
   const data = { service: 'wg-quick@wg0' };
   assert.is(render('network/after-wg.conf.hbs', data), render('network/after-wg.conf.hbs', data));
+  const unique = render('network/after-wg.conf.hbs', data, { unique: true });
+  assert.is(unique, render('network/after-wg.conf.hbs', data));
   for (let i = 0; i < 2; i++) {
     assert.throws(
       () => render('network/after-wg.conf.hbs', {}),
