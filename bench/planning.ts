@@ -100,9 +100,9 @@ async function measure(scenario: 'fresh' | 'converged'): Promise<Timings> {
     cpuMark = cpuNow();
   };
 
-  // As provision does: the agent is built (esbuild, a process of its own) while preflight asks
-  // the servers; the agent's prepare awaits it.
-  const bundle = agentBundle();
+  // As provision does: the agent is built (esbuild, a process of its own) from the start, while
+  // preflight asks the servers; only the agent's prepare, the last, awaits it.
+  void agentBundle();
 
   // The inputs, as loadInputs reads them (servers file, db-servers file, .env, the apps).
   const inputs = loadInputs({ servers: serversFile, env: join(dir, '.env') });
@@ -151,11 +151,6 @@ async function measure(scenario: 'fresh' | 'converged'): Promise<Timings> {
   };
   lap('context');
 
-  // What is left of the agent's build once the rest is ready to prepare (a provision has spent
-  // at least a preflight round trip meanwhile; here nothing else overlaps it).
-  await bundle;
-  lap('agent bundle');
-
   /** Every phase planned (prepare's own applies too), for their apply scripts at the end. */
   const planned: { plan: PhasePlan }[] = [];
   let applies = 0;
@@ -178,7 +173,14 @@ async function measure(scenario: 'fresh' | 'converged'): Promise<Timings> {
     },
   };
   const states = new Map<unknown, unknown>();
-  for (const c of COMPONENTS) if (c.prepare) states.set(c, await c.prepare(ctx, io));
+  for (const c of COMPONENTS) {
+    if (!c.prepare) continue;
+    // The agent's prepare is what is left of its build (a provision has spent at least a
+    // preflight round trip on it too; here only the other components' prepare overlaps it).
+    if (c.name === 'agent') lap('prepare');
+    states.set(c, await c.prepare(ctx, io));
+    if (c.name === 'agent') lap('agent bundle');
+  }
   lap('prepare');
 
   const hosts = cluster.map((self) => {

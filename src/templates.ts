@@ -71,9 +71,16 @@ function renderedKey(path: string, data: Record<string, unknown>): string | unde
   return `${path}\n${JSON.stringify(data)}`;
 }
 
-/** Renders `templates/<path>` (e.g. `etcd/etcd.env.hbs`). */
-export function render(path: string, data: Record<string, unknown>): string {
-  const key = renderedKey(path, data);
+/**
+ * Renders `templates/<path>` (e.g. `etcd/etcd.env.hbs`). `unique`: a render no other server
+ * shares (one per server), not kept among the renders above (hundreds would push them out).
+ */
+export function render(
+  path: string,
+  data: Record<string, unknown>,
+  options: { readonly unique?: boolean } = {},
+): string {
+  const key = options.unique ? undefined : renderedKey(path, data);
   const known = key === undefined ? undefined : rendered.get(key);
   if (known !== undefined) return known;
   let text = texts.get(path);

@@ -153,12 +153,11 @@ export function appsPhase(ctx: HostContext, apps: readonly App[]): Phase {
     for (const f of app.files)
       steps.push(files.file(`${APPS_DIR}/${app.name}/${f.path}`, f.content));
     if (app.requirements) steps.push(venvStep(app));
-    steps.push(
-      files.file(
-        `${VASSALS_DIR}/${vassalName(app)}`,
-        vassalIni(app, servers, ctx.self.private, ctx.config.database === 'galera'),
-      ),
-    );
+    const self = ctx.self.private;
+    const withDatabase = ctx.config.database === 'galera';
+    // A line per server: made when it is hashed or written, not kept in the plan.
+    const text = () => vassalIni(app, servers, self, withDatabase);
+    steps.push(files.file(`${VASSALS_DIR}/${vassalName(app)}`, { text }));
   }
   steps.push(pruneStep(apps));
   return { title: 'Apps', steps };

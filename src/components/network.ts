@@ -22,11 +22,10 @@ import {
   WG_KEY,
   type NetworkSurvey,
 } from '../network/survey.ts';
+import { meshFile, plainMeshFile, type MeshFile } from '../network/mesh-file.ts';
 import {
-  renderWgConf,
   renderWgDropIn,
   renderWgSync,
-  sameConf,
   WG_DROP_IN,
   WG_SERVICE,
   WG_SYNC,
@@ -81,14 +80,27 @@ function keyPhase(survey: NetworkSurvey): Phase {
   return { title: 'WireGuard key', steps: [packages(survey), keyStep] };
 }
 
-/** Every server as a peer, in servers.txt order (one object per server, shared by all files). */
+/** meshPeers' last list per list of servers, with the keys it was made from. */
+const meshes = new WeakMap<
+  readonly ClusterServer[],
+  { keys: NetworkState['keys']; peers: Peer[] }
+>();
+
+/**
+ * Every server as a peer, in servers.txt order (one object per server, shared by all files; the
+ * same list for every host, so the text the files share is made once).
+ */
 function meshPeers(ctx: ClusterContext, keys: NetworkState['keys']): Peer[] {
-  return ctx.servers.map((s) => ({
+  const known = meshes.get(ctx.servers);
+  if (known && known.keys === keys) return known.peers;
+  const peers = ctx.servers.map((s) => ({
     name: s.hostname,
     publicKey: keys.get(s.hostname) ?? KEY_UNKNOWN,
     address: s.address,
     private: s.private,
   }));
+  meshes.set(ctx.servers, { keys, peers });
+  return peers;
 }
 
 /** The peers of `self`: every other server. `all`: meshPeers(ctx, keys). */
@@ -96,18 +108,27 @@ function peersOf(ctx: ClusterContext, self: ClusterServer, all: readonly Peer[])
   return all.filter((_, i) => ctx.servers[i] !== self);
 }
 
+/** The file of `self` listing `peers`. */
+function confOf(ctx: ClusterContext, self: ClusterServer, peers: readonly Peer[]): MeshFile {
+  const { cidr, port } = ctx.config.network;
+  return plainMeshFile({ address: self.private, cidr, port, peers });
+}
+
+/** The file of `self` listing every other server (`all`: meshPeers(ctx, keys)). */
+function meshConfOf(ctx: ClusterContext, self: ClusterServer, all: readonly Peer[]): MeshFile {
+  const { cidr, port } = ctx.config.network;
+  const at = ctx.servers.indexOf(self);
+  // From the text every server's file shares, when self is there once (as it always is).
+  const once = at >= 0 && ctx.servers.indexOf(self, at + 1) < 0;
+  const shared = once ? meshFile({ address: self.private, cidr, port, all, self: at }) : undefined;
+  return shared ?? confOf(ctx, self, peersOf(ctx, self, all));
+}
+
 function configPhase(
-  ctx: ClusterContext,
-  self: ClusterServer,
   survey: NetworkSurvey,
-  peers: readonly Peer[],
-): { phase: Phase; conf: string } {
-  const conf = renderWgConf({
-    address: self.private,
-    cidr: ctx.config.network.cidr,
-    port: ctx.config.network.port,
-    peers,
-  });
+  self: ClusterServer,
+  conf: MeshFile,
+): { phase: Phase; conf: MeshFile } {
   // A new address needs the interface made again; new peers are applied in place.
   const moved = survey.address !== undefined && survey.address !== self.private;
   const notify: Notify = { service: WG_SERVICE, action: moved ? 'restart' : 'reload' };
@@ -135,8 +156,10 @@ function configPhase(
 
 /** Peers a server has now that servers.txt no longer lists: kept until its own phase. */
 function leaving(self: ClusterServer, survey: NetworkSurvey, peers: readonly Peer[]): Peer[] {
+  const configured = configuredPeers(survey.conf);
+  if (configured.length === 0) return [];
   const listed = new Set(peers.map((p) => p.publicKey));
-  return configuredPeers(survey.conf)
+  return configured
     .filter((p) => !listed.has(p.publicKey))
     .map((p) => ({
       name: 'no longer in servers.txt',
@@ -172,21 +195,21 @@ export const network: Component<NetworkState> = {
     const made = new Map<string, Phase>();
     const mesh = meshPeers(ctx, keys);
     await pMap(ctx.servers, 10, async (s) => {
-      const peers = peersOf(ctx, s, mesh);
-      const own = configPhase(ctx, s, survey(s), peers);
+      const own = configPhase(survey(s), s, meshConfOf(ctx, s, mesh));
       // Its file lists exactly these peers already: nobody is leaving, nothing to change.
-      if (sameConf(own.conf, survey(s).conf)) {
+      if (own.conf.sameAs(survey(s).conf)) {
         made.set(s.hostname, own.phase);
         return;
       }
+      const peers = peersOf(ctx, s, mesh);
       const gone = leaving(s, survey(s), peers);
       if (gone.length === 0) {
         made.set(s.hostname, own.phase);
         await io.apply(s, own.phase);
         return;
       }
-      const withGone = configPhase(ctx, s, survey(s), [...peers, ...gone]);
-      if (!sameConf(withGone.conf, survey(s).conf)) await io.apply(s, withGone.phase);
+      const withGone = configPhase(survey(s), s, confOf(ctx, s, [...peers, ...gone]));
+      if (!withGone.conf.sameAs(survey(s).conf)) await io.apply(s, withGone.phase);
     });
     return { keys, surveys, made };
   },
@@ -195,8 +218,9 @@ export const network: Component<NetworkState> = {
     const made = state.made?.get(ctx.self.hostname);
     if (made) return [made];
     const survey = state.surveys.get(ctx.self.hostname) ?? parseNetworkSurvey('');
-    const peers = peersOf(ctx, ctx.self, meshPeers(ctx, state.keys));
-    return [configPhase(ctx, ctx.self, survey, peers).phase];
+    return [
+      configPhase(survey, ctx.self, meshConfOf(ctx, ctx.self, meshPeers(ctx, state.keys))).phase,
+    ];
   },
   teardown: () => [
     {

@@ -27,7 +27,7 @@ export function endpoint(address: string, port: number): string {
  */
 const blocks = new WeakMap<Peer, { readonly port: number; readonly text: string }>();
 
-function peerBlock(p: Peer, port: number): string {
+export function peerBlock(p: Peer, port: number): string {
   const known = blocks.get(p);
   if (known && known.port === port) return known.text;
   const text = render('network/wg-peer.conf.hbs', {
@@ -40,20 +40,33 @@ function peerBlock(p: Peer, port: number): string {
   return text;
 }
 
+/** The values of network/wg0.conf.hbs, `peers` the peers' blocks as one text. */
+export function wgConfData(o: {
+  address: string;
+  cidr: string;
+  port: number;
+  peers: string;
+}): Record<string, unknown> {
+  return {
+    address: o.address,
+    prefix: o.cidr.split('/')[1] ?? '32',
+    port: o.port,
+    keyFile: WG_KEY,
+    peers: o.peers,
+  };
+}
+
 export function renderWgConf(o: {
   address: string;
   cidr: string;
   port: number;
   peers: readonly Peer[];
 }): string {
-  return render('network/wg0.conf.hbs', {
-    address: o.address,
-    prefix: o.cidr.split('/')[1] ?? '32',
-    port: o.port,
-    keyFile: WG_KEY,
+  return render(
+    'network/wg0.conf.hbs',
     // Every other server's block, joined here into one text.
-    peers: o.peers.map((p) => peerBlock(p, o.port)).join('\n'),
-  });
+    wgConfData({ ...o, peers: o.peers.map((p) => peerBlock(p, o.port)).join('\n') }),
+  );
 }
 
 export function renderWgSync(): string {
@@ -71,6 +84,11 @@ export function renderWgDropIn(): string {
 /** A line that is neither blank nor a comment (what sameConf compares). */
 const HAS_SETTING = /^(?!#)[^\S\n]*\S/m;
 
+/** Whether a text has such a line (then so has any text that starts with it). */
+export function hasSetting(text: string): boolean {
+  return HAS_SETTING.test(text);
+}
+
 /**
  * Files compared without blank lines (the survey's section reader drops them) and comments (a
  * peer's name comment is not the mesh: prepare calls a departing peer by what it is now).
@@ -78,7 +96,7 @@ const HAS_SETTING = /^(?!#)[^\S\n]*\S/m;
 export function sameConf(a: string, b: string): boolean {
   if (a === b) return true;
   // No file on one side: the other is the same only when it holds no setting either.
-  if (a === '' || b === '') return !HAS_SETTING.test(a === '' ? b : a);
+  if (a === '' || b === '') return !hasSetting(a === '' ? b : a);
   const norm = (t: string) =>
     t
       .split('\n')

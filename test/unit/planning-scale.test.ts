@@ -3,13 +3,14 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readSections, sectionBlocks, sectionLine } from '../../src/plan/sections.ts';
-import { base64Lines, writeFileScript } from '../../src/plan/steps/file.ts';
+import { base64Lines, sha256, stepSha256, writeFileScript } from '../../src/plan/steps/file.ts';
 import { decideStep, files } from '../../src/plan/steps/index.ts';
 import { rememberLong } from '../../src/util/memo.ts';
 import { flat } from '../../src/util/flat.ts';
 import { render, renderText } from '../../src/templates.ts';
 import { TemplateError } from '../../src/errors.ts';
-import { renderWgConf, sameConf } from '../../src/network/wireguard.ts';
+import { renderWgConf, sameConf, type Peer } from '../../src/network/wireguard.ts';
+import { meshFile } from '../../src/network/mesh-file.ts';
 import { parseNetworkSurvey } from '../../src/network/survey.ts';
 
 /** A small deterministic random source (the same cases on every run). */
@@ -181,6 +182,8 @@ test('rememberLong: long texts computed once while kept, short ones every time',
 test('templates: a kept render is the same text; a missing value fails every time', () => {
   const data = { service: 'wg-quick@wg0' };
   assert.is(render('network/after-wg.conf.hbs', data), render('network/after-wg.conf.hbs', data));
+  const unique = render('network/after-wg.conf.hbs', data, { unique: true });
+  assert.is(unique, render('network/after-wg.conf.hbs', data));
   for (let i = 0; i < 2; i++) {
     assert.throws(
       () => render('network/after-wg.conf.hbs', {}),
@@ -198,6 +201,94 @@ test('flat: the same text', () => {
   const copy = `${s}`;
   assert.is(flat(s), copy);
   assert.is(flat('12'), '12');
+});
+
+test('a file made when read: the same step, the same plan, as with its text', () => {
+  const text = '[uwsgi]\nsubscribe2 = server=10.88.0.1:7000,key=a.example.com,addr=é\n';
+  let made = 0;
+  const later = files.file('/etc/example.ini', {
+    text: () => {
+      made++;
+      return text;
+    },
+  });
+  const plain = files.file('/etc/example.ini', text);
+  assert.is(made, 0, 'nothing made until read');
+  assert.equal(Object.keys(later), Object.keys(plain));
+  assert.is(JSON.stringify(later), JSON.stringify(plain));
+  assert.is(stepSha256(later), sha256(text));
+  const options = { mode: '0600', notify: [{ service: 'x', action: 'reload' as const }] };
+  const both = [
+    files.file('/etc/x', { text: () => text, sha256: () => sha256(text) }, options),
+    files.file('/etc/x', text, options),
+  ];
+  const facts = [
+    { exists: false },
+    { exists: true, mode: '0600', owner: 'root', group: 'root', sha256: sha256(text) },
+    { exists: true, mode: '0644', owner: 'root', group: 'root', sha256: sha256(text) },
+    { exists: true, mode: '0600', owner: 'root', group: 'root', sha256: sha256('other') },
+  ] as const;
+  for (const fact of facts) {
+    const [a, b] = both.map((step) => decideStep(step, fact));
+    assert.is(JSON.stringify(a), JSON.stringify(b), JSON.stringify(fact));
+    assert.is(a?.script, b?.script);
+  }
+});
+
+/** Peers of every kind of address, some names not ASCII (byte and character offsets differ). */
+function peers(n: number, next: () => number): Peer[] {
+  return Array.from({ length: n }, (_, i) => ({
+    name: next() < 0.2 ? `sérveur-${i}` : `s${i}`,
+    publicKey: `K${i}${'x'.repeat(Math.floor(next() * 40))}=`,
+    address: next() < 0.3 ? `2001:db8::${i + 1}` : `203.0.113.${i + 1}`,
+    private: `10.88.0.${i + 1}`,
+  }));
+}
+
+test("meshFile: each server's file as renderWgConf makes it, hashed and compared the same", () => {
+  const next = random(7);
+  for (const n of [2, 3, 4, 5, 9, 17]) {
+    const all = peers(n, next);
+    for (const port of [51820, 4000]) {
+      const made = all.map((self, i) => {
+        const conf = { address: self.private, cidr: '10.88.0.0/16', port };
+        const file = meshFile({ ...conf, all, self: i });
+        const plain = renderWgConf({ ...conf, peers: all.filter((_, j) => j !== i) });
+        return { file, plain };
+      });
+      made.forEach(({ file, plain }, i) => {
+        assert.ok(file, `${n} servers, server ${i}`);
+        assert.is(file.text(), plain);
+        assert.is(file.sha256?.(), sha256(plain));
+        const other = made[(i + 1) % n]?.plain ?? '';
+        const cases = [
+          plain,
+          '',
+          '# nothing but a comment\n\n',
+          other,
+          `${plain}\n`,
+          plain.replace(/^# .*$/m, '# renamed'),
+          plain.replace(/\n/g, '\n\n'),
+          plain.slice(0, -1),
+          plain.replace(/PersistentKeepalive = 25\n$/, 'PersistentKeepalive = 26\n'),
+          `x${plain.slice(1)}`,
+        ];
+        // And one character changed, anywhere (in small clusters).
+        if (n <= 4) {
+          for (let at = 0; at < plain.length; at++)
+            cases.push(
+              `${plain.slice(0, at)}${plain[at] === 'a' ? 'b' : 'a'}${plain.slice(at + 1)}`,
+            );
+        }
+        for (const c of cases) assert.is(file.sameAs(c), sameConf(plain, c), JSON.stringify(c));
+      });
+    }
+  }
+  // One server alone, or one not in the list: not made this way.
+  const one = peers(1, next);
+  const conf = { address: '10.88.0.1', cidr: '10.88.0.0/24', port: 51820 };
+  assert.is(meshFile({ ...conf, all: one, self: 0 }), undefined);
+  assert.is(meshFile({ ...conf, all: peers(3, next), self: 3 }), undefined);
 });
 
 test.run();

@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import { dirname } from 'node:path';
 import { q } from '../../ssh/quote.ts';
 import { rememberLong } from '../../util/memo.ts';
+import type { Later } from './later.ts';
 import { ProbeOutputError, ROOT, type Change, type Notify, type StepKind } from './types.ts';
 
 export interface FileStep {
@@ -44,7 +45,28 @@ type FileOptions = Partial<
   Pick<FileStep, 'mode' | 'owner' | 'group' | 'notify' | 'secret' | 'title' | 'validate'>
 >;
 
-export function file(path: string, content: string, options: FileOptions = {}): FileStep {
+/** Steps whose content is made when read (their `content` is a getter), with how it is made. */
+const later = new WeakMap<FileStep, Later>();
+
+/**
+ * A file step. `content` may be given as a Later: the step's `content` then makes the text each
+ * time it is read, and the plan asks only for its sha256 (see later.ts).
+ */
+export function file(path: string, content: string | Later, options: FileOptions = {}): FileStep {
+  if (typeof content === 'string') return stepOf(path, content, options);
+  const made = content;
+  // The same fields in the same order (a key defined again keeps its place), `content` a getter.
+  const step: FileStep = {
+    ...stepOf(path, '', options),
+    get content() {
+      return made.text();
+    },
+  };
+  later.set(step, made);
+  return step;
+}
+
+function stepOf(path: string, content: string, options: FileOptions): FileStep {
   return {
     kind: 'file',
     title: options.title ?? `File ${path}`,
@@ -74,6 +96,13 @@ export function sha256(text: string): string {
  */
 const LONG = { minLength: 256 * 1024, entries: 4 };
 const contentSha256 = rememberLong(sha256, LONG);
+
+/** The sha256 of a step's content: of its text, or from the parts a Later makes it of. */
+export function stepSha256(step: FileStep): string {
+  const made = later.get(step);
+  if (!made) return contentSha256(step.content);
+  return made.sha256 ? made.sha256() : sha256(made.text());
+}
 
 /** The content as base64 in lines of 76 characters (each full line ends with a newline). */
 export function base64Lines(content: string): string {
@@ -149,8 +178,15 @@ export const fileKind: StepKind<FileStep, FileFact> = {
   decide(step, fact): Change | null {
     const mode = normMode(step.mode);
     const notify = step.notify ?? [];
-    const content = { path: step.path, text: step.content, secret: step.secret === true };
-    if (!fact.exists || fact.sha256 !== contentSha256(step.content)) {
+    // The text only when it is read (a dry run's diff): a plan holds no copy of it.
+    const content = {
+      path: step.path,
+      get text() {
+        return step.content;
+      },
+      secret: step.secret === true,
+    };
+    if (!fact.exists || fact.sha256 !== stepSha256(step)) {
       let script: string | undefined;
       return {
         title: step.title,
