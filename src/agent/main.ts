@@ -75,12 +75,8 @@ async function main(): Promise<void> {
   const certDuty = provider ? new CertDuty(etcd, provider, config, holding, log) : undefined;
   const installer = new CertInstaller(etcd, config.host, config.web, config.domain, log);
   let stopping = false;
+  let drainUntil = 0;
   const stopped = (): boolean => stopping;
-  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-    process.on(signal, () => {
-      stopping = true;
-    });
-  }
   log(
     `agent on ${config.host}: DNS ${dnsConfig.provider}, TLS ${config.acme ? config.acme.directoryUrl : 'off'}`,
   );
@@ -92,6 +88,14 @@ async function main(): Promise<void> {
     log,
   });
   let meshStarted = false;
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.on(signal, () => {
+      if (stopping) return;
+      stopping = true;
+      // Leave the mesh first: the routers take this server's instances off before they stop.
+      if (meshStarted) drainUntil = Date.now() + mesh.leave();
+    });
+  }
   const tasks = [
     // The other servers' private addresses, from etcd (kept when etcd does not answer).
     every(5000, 'mesh', stopped, async () => {
@@ -140,6 +144,10 @@ async function main(): Promise<void> {
     every(5000, 'install', stopped, () => installer.round()),
   ];
   await Promise.all(tasks);
+  if (drainUntil > Date.now()) {
+    log(`leaving the mesh: ${drainUntil - Date.now()} ms for the routers and requests in flight`);
+    await sleep(drainUntil - Date.now());
+  }
   if (meshStarted) mesh.stop();
   await election.resign();
   log('agent stopped');

@@ -15,6 +15,10 @@
  * member up) stops answering pings, so every other server treats it as silent; and while
  * another server is there to serve, it takes its own instances off its own fastrouter too. It
  * answers again once it is ready: its instances come back with their next announcement.
+ *
+ * Leaving: when the agent stops (a shutdown or reboot: it stops before the uWSGI emperor), it
+ * stops answering and waits `drainMs()`, so that every router has taken this server's instances
+ * off and their requests in flight have ended before the emperor stops them.
  */
 import { createSocket, type Socket } from 'node:dgram';
 import { connect } from 'node:net';
@@ -50,6 +54,16 @@ export function pingPlan(peers: number): PingPlan {
     silentAfterMs: SILENT_AFTER_MS * ticksPerPing,
   };
 }
+
+/**
+ * How long a leaving server waits (pure): until its peers find it silent, plus a second for
+ * the requests already sent to its instances (the fastrouter's timeout is longer, but a live
+ * instance answers app1 and app2 in milliseconds; a slower request is cut at the stop).
+ */
+export function drainMs(peers: number): number {
+  return pingPlan(peers).silentAfterMs + DRAIN_IN_FLIGHT_MS;
+}
+export const DRAIN_IN_FLIGHT_MS = 1000;
 
 /** The peers pinged at tick number `tick`: each every plan.ticksPerPing ticks, spread evenly. */
 export function pingedAt(peers: readonly string[], tick: number, plan: PingPlan): string[] {
@@ -150,6 +164,7 @@ export class MeshWatch {
   #timer: NodeJS.Timeout | undefined;
   #ticks = 0;
   #ready = true;
+  #leaving = false;
 
   constructor(private readonly o: MeshOptions) {}
 
@@ -159,7 +174,8 @@ export class MeshWatch {
     socket.on('message', (msg, from) => {
       const text = msg.toString();
       if (text.startsWith('ping ')) {
-        if (this.#ready) socket.send(`pong ${text.slice(5)}`, from.port, from.address);
+        if (this.#ready && !this.#leaving)
+          socket.send(`pong ${text.slice(5)}`, from.port, from.address);
       } else if (text.startsWith('pong ')) this.#heard(from.address);
     });
     return new Promise((resolve, reject) => {
@@ -207,6 +223,12 @@ export class MeshWatch {
     this.#ready = value;
   }
 
+  /** Stops answering for good (see Leaving above); returns how long to wait before exiting. */
+  leave(): number {
+    this.#leaving = true;
+    return drainMs(this.#peers.length);
+  }
+
   #heard(peer: string): void {
     if (!this.#peers.includes(peer)) return;
     this.#lastHeard.set(peer, Date.now());
@@ -228,7 +250,7 @@ export class MeshWatch {
     }
     // Not ready: its own instances off its own fastrouter, at every tick (they announce
     // themselves every second), for each app another server's instance serves instead.
-    if (!this.#ready) {
+    if (!this.#ready || this.#leaving) {
       const nodes = routerNodes(await readStats(this.o.statsPort));
       for (const n of ownNodesCovered(nodes, this.o.self, this.#silent))
         this.#send(subscriptionPacket(n.key, n.node, true), this.o.subscriptionPort, this.o.self);

@@ -36,7 +36,7 @@ export interface AgentState {
 export function unitFile(): string {
   return render('agent/shoestring-agent.service.hbs', {
     bundle: AGENT_BUNDLE,
-    after: 'etcd.service shoestring-etcd-proxy.service wg-quick@wg0.service',
+    after: 'etcd.service shoestring-etcd-proxy.service wg-quick@wg0.service uwsgi-emperor.service',
   });
 }
 

@@ -1,7 +1,14 @@
-/** The mesh watch's pure parts: uWSGI's (un)subscription packet, the router's nodes, silence. */
+/**
+ * The mesh watch's pure parts (uWSGI's (un)subscription packet, the router's nodes, silence), and
+ * its answers on a loopback address before and after it leaves.
+ */
+import { createSocket } from 'node:dgram';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
+  drainMs,
+  MESH_PORT,
+  MeshWatch,
   PINGS_PER_SECOND,
   pingedAt,
   pingPlan,
@@ -85,6 +92,37 @@ test('pings beyond 20 peers: at most 200 a second, each peer once per interval, 
     assert.ok(most * (1000 / plan.tickMs) <= PINGS_PER_SECOND + 1000 / plan.tickMs, `${n}`);
     assert.ok((n * 1000) / (plan.tickMs * plan.ticksPerPing) <= PINGS_PER_SECOND, `${n}`);
     assert.is(plan.silentAfterMs, 3 * plan.tickMs * plan.ticksPerPing);
+  }
+});
+
+test('leaving: no more pongs, and a drain of the silent time plus a second', async () => {
+  assert.is(drainMs(2), 1300);
+  assert.is(drainMs(99), 2500);
+  // A watch on a loopback address of its own, no peers, no fastrouter: it answers pings until it leaves.
+  const self = '127.0.0.77';
+  const mesh = new MeshWatch({ self, statsPort: 1, subscriptionPort: 1, log: () => undefined });
+  await mesh.start();
+  const client = createSocket('udp4');
+  await new Promise<void>((resolve) => client.bind(0, '127.0.0.1', resolve));
+  const answered = (): Promise<boolean> =>
+    new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        client.removeAllListeners('message');
+        resolve(false);
+      }, 300);
+      client.once('message', (m) => {
+        clearTimeout(timer);
+        resolve(m.toString() === 'pong 1');
+      });
+      client.send('ping 1', MESH_PORT, self);
+    });
+  try {
+    assert.ok(await answered(), 'a pong before leaving');
+    assert.is(mesh.leave(), 1300);
+    assert.not.ok(await answered(), 'no pong once leaving');
+  } finally {
+    client.close();
+    mesh.stop();
   }
 });
 
