@@ -93,7 +93,12 @@ async function main(): Promise<void> {
       if (stopping) return;
       stopping = true;
       // Leave the mesh first: the routers take this server's instances off before they stop.
-      if (meshStarted) drainUntil = Date.now() + mesh.leave();
+      if (!meshStarted) return;
+      const ms = mesh.leave();
+      drainUntil = Date.now() + ms;
+      log(
+        `stopping: leaving the mesh (no more answers; ${ms} ms for the routers and requests in flight)`,
+      );
     });
   }
   const tasks = [
@@ -144,10 +149,7 @@ async function main(): Promise<void> {
     every(5000, 'install', stopped, () => installer.round()),
   ];
   await Promise.all(tasks);
-  if (drainUntil > Date.now()) {
-    log(`leaving the mesh: ${drainUntil - Date.now()} ms for the routers and requests in flight`);
-    await sleep(drainUntil - Date.now());
-  }
+  if (drainUntil > Date.now()) await sleep(drainUntil - Date.now());
   if (meshStarted) mesh.stop();
   await election.resign();
   log('agent stopped');
