@@ -17,6 +17,8 @@ import type { ClusterServer, Component, HostContext } from './types.ts';
 import { ANNOUNCE_EVERY, SUBSCRIPTION_TOLERANCE, VASSALS_DIR } from './uwsgi.ts';
 
 export const APPS_DIR = '/srv/shoestring/apps';
+/** The apps gate's probe of this server's own instance (instance-status.py.hbs). */
+export const INSTANCE_STATUS = '/usr/local/lib/shoestring/instance-status';
 export const VENVS_DIR = '/srv/shoestring/venvs';
 export { APPS_SOURCE } from '../apps/source.ts';
 
@@ -147,7 +149,14 @@ export function appsPhase(ctx: HostContext, apps: readonly App[]): Phase {
   const packages = appPackages(apps);
   const steps: Step[] = [];
   if (packages.length > 0) steps.push(apt.packages(packages, { title: 'Packages the apps need' }));
-  steps.push(files.directory(APPS_DIR), files.directory(VENVS_DIR));
+  steps.push(
+    files.directory(APPS_DIR),
+    files.directory(VENVS_DIR),
+    files.directory('/usr/local/lib/shoestring'),
+    files.file(INSTANCE_STATUS, render('apps/instance-status.py.hbs', { timeout: 5 }), {
+      mode: '0755',
+    }),
+  );
   for (const app of apps) {
     steps.push(files.directory(`${APPS_DIR}/${app.name}`));
     for (const f of app.files)
@@ -163,16 +172,37 @@ export function appsPhase(ctx: HostContext, apps: readonly App[]): Phase {
   return { title: 'Apps', steps };
 }
 
-/** Each app answers 200 through this server's own front. */
+/** What one app's gate line (`name|front|own instance`) says is wrong, or undefined when it answers 200 both ways. */
+export function appProblem(line: string): string | undefined {
+  const [name = '?', front = '', own = ''] = line.trim().split('|');
+  if (own === 'refused') return `${name} is not running here (its code did not load?)`;
+  if (own === 'closed') return `${name} closes the connection without an answer`;
+  if (own !== '200') return `${name} ${own === 'silent' ? 'does not answer' : own}`;
+  if (front !== '200') return `${name} ${front || 'no answer'} through the front`;
+  return undefined;
+}
+
+/**
+ * Each app answers 200 from this server's own instance, straight at its socket, and through this
+ * server's front. Through the front alone, a changed app that does not load here would pass on
+ * the other servers' instances of the old code, and the rollout would carry it on.
+ */
 export function appsGate(ctx: HostContext): Gate {
+  const self = ctx.self.private;
   return {
     title: 'apps gate',
-    probe: ctx.apps.map((a) => `echo "${a.name} $(${localStatus(a.key)})"`).join('\n'),
+    probe: ctx.apps
+      .map(
+        (a) =>
+          `echo "${a.name}|$(${localStatus(a.key)})|$(${INSTANCE_STATUS} ${q(self)} ${a.port} ${q(a.key)} 2>/dev/null || echo missing)"`,
+      )
+      .join('\n'),
     verdict: (out) => {
-      const failing = out.split('\n').filter((l) => l.trim() !== '' && !l.endsWith(' 200'));
-      return failing.length === 0
-        ? undefined
-        : `apps not answering 200 through the front: ${failing.join(', ')}`;
+      const problems = out
+        .split('\n')
+        .filter((l) => l.trim() !== '')
+        .flatMap((l) => appProblem(l) ?? []);
+      return problems.length === 0 ? undefined : `apps not answering 200: ${problems.join(', ')}`;
     },
     hint: `look at: journalctl -u uwsgi-emperor on ${ctx.self.server.spec}`,
     seconds: 60,
@@ -199,6 +229,7 @@ export const apps: Component = {
         ),
         files.absent(APPS_DIR),
         files.absent(VENVS_DIR),
+        files.absent(INSTANCE_STATUS),
       ],
     },
   ],

@@ -6,6 +6,9 @@
  * in the middle of a rollout (its etcd member stops while its group is being provisioned):
  * the rollout stops there, the servers after it are left untouched, the broken server stays out
  * of DNS, and the report names it and why. The next provision, once it is mended, converges.
+ * Last, a changed app that does not load: its first server's gate stops the rollout (the other
+ * servers' instances of the version before would have passed a check through the front alone),
+ * and the others go on serving that version.
  */
 import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -13,11 +16,12 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { resolveAll } from './browser.ts';
 import { currentLab, lostWrites, provisionAsync, waitClean, type Lab } from './chaos.ts';
-import { on } from './helpers.ts';
+import { on, runAsync } from './helpers.ts';
 import { countWindow, startLoad } from './load.ts';
 import { events, labUp } from './provision-helpers.ts';
 import { startRequestLoop, summarize } from './request-loop.ts';
 import { envFile, labCa, sleep } from './stack-checks.ts';
+import { httpsCall } from './write-loop.ts';
 
 const APP = 'apps/app1/app.wsgi';
 const TEMPLATE = 'templates/web/apache-site-body.conf.hbs';
@@ -168,6 +172,39 @@ test('a server whose health breaks mid-rollout stops it: the rest untouched, it 
   await provisionAsync(args());
   await waitClean(lab, 120);
   assert.is((await on(s3, `grep -c 'app1 v3' /srv/shoestring/apps/app1/app.wsgi`)).out, '1');
+});
+
+test('a changed app that does not load stops the rollout at its first server; the others serve the version before', async () => {
+  const [s1 = '', s2 = '', s3 = ''] = lab.addresses;
+  writeFileSync(APP, `import no_such_module\n${original.app}`);
+  let r: { code: number; stdout: string };
+  try {
+    r = await runAsync('provision.ts', rolling());
+  } finally {
+    restoreSources();
+  }
+  assert.is(r.code, 1, r.stdout);
+  const summaries = events(r.stdout)
+    .filter((e) => e.type === 'host-done')
+    .map((e) => e['summary'] as { host: string; failed: boolean; error?: string });
+  assert.equal(
+    summaries.map((h) => [h.host, h.failed]),
+    [[s1, true]],
+    r.stdout,
+  );
+  assert.match(
+    summaries[0]?.error ?? '',
+    /apps gate: apps not answering 200: app1 is not running here/,
+    r.stdout,
+  );
+  const ca = await labCa();
+  for (const a of [s1, s2, s3]) {
+    const res = await httpsCall(a, `app1.${lab.domain}`, ca, 'GET', '/');
+    assert.is(res.code, 200, `app1 through ${a}: ${res.code} ${res.body.slice(0, 80)}`);
+  }
+  // Fixed, the next provision brings s1 back.
+  await provisionAsync(args());
+  await waitClean(lab, 120);
 });
 
 test.run();

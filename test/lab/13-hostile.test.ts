@@ -228,7 +228,9 @@ test('an app whose code does not import and an app that answers 500: the gate na
     assert.is(res.status, 1, out);
     assert.match(
       out,
-      re(`${s1}: ✗ apps gate: apps not answering 200 through the front: app8 500, app9 500\n`),
+      re(
+        `${s1}: ✗ apps gate: apps not answering 200: app8 is not running here (its code did not load?), app9 500\n`,
+      ),
       out,
     );
     assert.match(

@@ -4,6 +4,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { assignPorts, describeApps, readApps } from '../../src/apps/discover.ts';
+import { appProblem } from '../../src/components/apps.ts';
 import { ConfigError } from '../../src/errors.ts';
 import { loadInputs } from '../../src/provision/context.ts';
 import { configProblems } from './fixtures/config-problems.ts';
@@ -179,6 +180,17 @@ test('loadInputs loads the checkout apps by default', () => {
     inputs.apps.map((a) => a.key),
     ['app1.example.com', 'app2.example.com'],
   );
+});
+
+test("apps gate: an app is judged on this server's own instance first, then through the front", () => {
+  assert.is(appProblem('app1|200|200'), undefined);
+  // Through the front another server's instance of the old code would answer 200.
+  assert.is(appProblem('app8|200|refused'), 'app8 is not running here (its code did not load?)');
+  assert.is(appProblem('app9|500|500'), 'app9 500');
+  assert.is(appProblem('app9|200|silent'), 'app9 does not answer');
+  assert.is(appProblem('app9|200|missing'), 'app9 missing');
+  assert.is(appProblem('app1|503|200'), 'app1 503 through the front');
+  assert.is(appProblem('app1||200'), 'app1 no answer through the front');
 });
 
 test.run();
