@@ -54,6 +54,8 @@ function describe(e: RunEvent): string[] {
       return [`${e.host}: ${e.message}`];
     case 'warn':
       return [`${e.host}: ${paint('yellow', 'warning:')} ${e.message}`];
+    case 'problem':
+      return [`${e.host}: ${paint('red', '✗')} ${e.message}`];
     case 'host-done': {
       const s = e.summary;
       if (s.failed) return [`${s.host}: ${paint('red', '✗')} ${s.error ?? 'failed'}`];

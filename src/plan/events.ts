@@ -21,6 +21,8 @@ export type RunEvent =
     }
   | { readonly type: 'info'; readonly host: string; readonly message: string }
   | { readonly type: 'warn'; readonly host: string; readonly message: string }
+  /** Something that stops the run (preflight's findings), before the run says it stopped. */
+  | { readonly type: 'problem'; readonly host: string; readonly message: string }
   | { readonly type: 'host-done'; readonly summary: HostSummary }
   | {
       readonly type: 'done';

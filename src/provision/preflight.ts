@@ -45,7 +45,7 @@ export async function preflight(
   for (const w of checkCluster(servers.length).warnings)
     reporter.event({ type: 'warn', host: 'cluster', message: w });
   if (problems.length > 0) {
-    for (const p of problems) reporter.event({ type: 'warn', host: 'preflight', message: p });
+    for (const p of problems) reporter.event({ type: 'problem', host: 'preflight', message: p });
     throw new ShoestringError(
       `preflight found ${problems.length} problem(s); nothing was changed`,
       {

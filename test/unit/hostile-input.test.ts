@@ -724,7 +724,7 @@ test(CONTROL.name, async () => {
   assert.ok(o.stdout.includes('\n==> Preflight (1 host)\n'), all);
   assert.ok(
     o.stdout.includes(
-      `\npreflight: warning: ${o.ctx.s(0)}: authentication refused (127.0.0.1: Permission denied (publickey).): check SSH_USER / SSH_KEY in .env, your ssh-agent, or ~/.ssh/config\n`,
+      `\npreflight: ✗ ${o.ctx.s(0)}: authentication refused (127.0.0.1: Permission denied (publickey).): check SSH_USER / SSH_KEY in .env, your ssh-agent, or ~/.ssh/config\n`,
     ),
     all,
   );
