@@ -176,6 +176,8 @@ export function appsPhase(ctx: HostContext, apps: readonly App[]): Phase {
 export function appProblem(line: string): string | undefined {
   const [name = '?', front = '', own = ''] = line.trim().split('|');
   if (own === 'refused') return `${name} is not running here (its code did not load?)`;
+  if (own === 'old')
+    return `${name} still runs the version before here (the new one did not load?)`;
   if (own === 'closed') return `${name} closes the connection without an answer`;
   if (own !== '200') return `${name} ${own === 'silent' ? 'does not answer' : own}`;
   if (front !== '200') return `${name} ${front || 'no answer'} through the front`;
@@ -194,7 +196,7 @@ export function appsGate(ctx: HostContext): Gate {
     probe: ctx.apps
       .map(
         (a) =>
-          `echo "${a.name}|$(${localStatus(a.key)})|$(${INSTANCE_STATUS} ${q(self)} ${a.port} ${q(a.key)} 2>/dev/null || echo missing)"`,
+          `echo "${a.name}|$(${localStatus(a.key)})|$(${INSTANCE_STATUS} ${q(self)} ${a.port} ${q(a.key)} ${q(`${VASSALS_DIR}/${vassalName(a)}`)} 2>/dev/null || echo missing)"`,
       )
       .join('\n'),
     verdict: (out) => {

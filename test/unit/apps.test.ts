@@ -187,6 +187,10 @@ test("apps gate: an app is judged on this server's own instance first, then thro
   // Through the front another server's instance of the old code would answer 200.
   assert.is(appProblem('app8|200|refused'), 'app8 is not running here (its code did not load?)');
   assert.is(appProblem('app9|500|500'), 'app9 500');
+  assert.is(
+    appProblem('app1|200|old'),
+    'app1 still runs the version before here (the new one did not load?)',
+  );
   assert.is(appProblem('app9|200|silent'), 'app9 does not answer');
   assert.is(appProblem('app9|200|missing'), 'app9 missing');
   assert.is(appProblem('app1|503|200'), 'app1 503 through the front');
