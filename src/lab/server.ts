@@ -119,6 +119,12 @@ export function boot(name: string): void {
     // (inside the server's own network namespace only); nftables needs the same right.
     '--bind=/dev/net/tun',
     '--capability=CAP_NET_ADMIN',
+    // For the container's systemd (in a container it reads its own arguments as the kernel
+    // command line): nothing on the console. A passive console's pty is not always drained,
+    // and once its buffer is full the server's PID 1 blocks on its next status line: a
+    // shutdown then hung for good, half done, with sshd already gone.
+    'systemd.show_status=no',
+    'systemd.log_target=journal',
   ];
   startDaemon({
     argv: ['bash', '-c', SUPERVISOR, `lab-supervisor-${name}`, nspawnPidFile(name), ...argv],
