@@ -11,6 +11,7 @@
  * Run: node --import tsx bench/etcd-heal.ts [--rounds N]
  */
 import { parseArgs } from 'node:util';
+import { ETCD_METRICS } from '../src/etcd/remote.ts';
 import { currentLab } from '../test/lab/chaos.ts';
 import { labAsync, on } from '../test/lab/helpers.ts';
 import { sleep } from '../test/lab/stack-checks.ts';
@@ -20,9 +21,8 @@ const lab = currentLab();
 
 /** A metric of the member on `address` (its metrics listener, loopback). */
 async function metric(address: string, name: string): Promise<number> {
-  const r = await on(address, `curl -s -m 2 http://127.0.0.1:2381/metrics | grep '^${name} '`);
-  const v = Number(r.out.trim().split(/\s+/)[1]);
-  return Number.isFinite(v) ? v : Number.NaN;
+  const r = await on(address, `curl -s -m 2 ${ETCD_METRICS}/metrics | grep '^${name} '`);
+  return Number(r.out.trim().split(/\s+/)[1]);
 }
 
 interface Member {
@@ -55,19 +55,17 @@ for (let i = 0; i < Number(values.rounds); i++) {
   const followers = (await members()).filter((m) => !m.leader);
   const victim = followers[i % followers.length];
   if (!victim) throw new Error('no follower found');
-  const name = victim.name;
-  const victimLab = victim.address;
-  const others = lab.addresses.filter((a) => a !== victimLab);
+  const others = lab.addresses.filter((a) => a !== victim.address);
   const before = await Promise.all(
     others.map((a) => metric(a, 'etcd_server_leader_changes_seen_total')),
   );
-  await labAsync('partition', name);
+  await labAsync('partition', victim.name);
   await sleep(25_000);
-  await labAsync('heal', name);
+  await labAsync('heal', victim.name);
   const healed = performance.now();
   let following = Number.NaN;
   while (performance.now() - healed < 60_000) {
-    if ((await metric(victimLab, 'etcd_server_has_leader')) === 1) {
+    if ((await metric(victim.address, 'etcd_server_has_leader')) === 1) {
       following = (performance.now() - healed) / 1000;
       break;
     }
@@ -79,7 +77,7 @@ for (let i = 0; i < Number(values.rounds); i++) {
   );
   const elections = Math.max(...after.map((v, k) => v - (before[k] ?? 0)));
   const terms = await members();
-  const line = `round ${i + 1} (${name}): elections ${elections}, follows a leader ${following.toFixed(1)} s after the heal, terms now ${terms.map((m) => m.term).join('/')}`;
+  const line = `round ${i + 1} (${victim.name}): elections ${elections}, follows a leader ${following.toFixed(1)} s after the heal, terms now ${terms.map((m) => m.term).join('/')}`;
   console.log(line);
   await sleep(10_000);
 }

@@ -36,9 +36,8 @@ for (let round = 0; round < Number(values.rounds); round++) {
 }
 const results = await load.stop();
 const end = (results.at(-1)?.at ?? 0) + 1;
-const byAddress = new Map([...lab.names].map(([a, n]) => [a, n]));
 const describe = (r: LoadResult, from: number): string =>
-  `+${((r.at - from) / 1000).toFixed(1)} s ${r.kind} via ${byAddress.get(r.address) ?? (r.address || '-')}: ${r.code} ${(r.error ?? r.body).replace(/\s+/g, ' ').slice(0, 50)}`;
+  `+${((r.at - from) / 1000).toFixed(1)} s ${r.kind} via ${lab.names.get(r.address) ?? (r.address || '-')}: ${r.code} ${(r.error ?? r.body).replace(/\s+/g, ' ').slice(0, 50)}`;
 let during = 0;
 let after = 0;
 let requests = 0;
