@@ -149,6 +149,8 @@ export function appsPhase(ctx: HostContext, apps: readonly App[]): Phase {
   const packages = appPackages(apps);
   const steps: Step[] = [];
   if (packages.length > 0) steps.push(apt.packages(packages, { title: 'Packages the apps need' }));
+  const self = ctx.self.private;
+  const withDatabase = ctx.config.database === 'galera';
   steps.push(
     files.directory(APPS_DIR),
     files.directory(VENVS_DIR),
@@ -162,8 +164,6 @@ export function appsPhase(ctx: HostContext, apps: readonly App[]): Phase {
     for (const f of app.files)
       steps.push(files.file(`${APPS_DIR}/${app.name}/${f.path}`, f.content));
     if (app.requirements) steps.push(venvStep(app));
-    const self = ctx.self.private;
-    const withDatabase = ctx.config.database === 'galera';
     // A line per server: made when it is hashed or written, not kept in the plan.
     const text = () => vassalIni(app, servers, self, withDatabase);
     steps.push(files.file(`${VASSALS_DIR}/${vassalName(app)}`, { text }));
