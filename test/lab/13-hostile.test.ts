@@ -280,7 +280,7 @@ test('a server whose clock is far off: preflight refuses it by name, exit 1, not
     await refused(
       ['--servers', '.lab/servers.txt', '--env', env],
       1,
-      /clock is 315(3599[0-9]|3600[0-9]) s off this machine.s; fix time sync/,
+      /clock is 315(3599[0-9]|3600[0-9]) s off this machine's; fix time sync/,
     );
   } finally {
     await on(s3, 'rm -f /usr/local/bin/date');
