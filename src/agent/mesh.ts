@@ -4,7 +4,9 @@
  * requests to that server's app instances (an unsubscribe datagram per instance, the same
  * message an instance sends when it leaves). Without this the fastrouter keeps picking a dead
  * instance until its subscription tolerance runs out, and each such request fails after the
- * fastrouter's timeout (Apache cannot send it again).
+ * fastrouter's timeout (Apache cannot send it again). The connects to that server's instances
+ * still pending when it is found silent are aborted, so that the router retries those requests
+ * on another instance (abort-connects.ts).
  *
  * Liveness: the agents ping each other over the private network (UDP, every 100 ms). A server
  * from which no answer came for 300 ms is silent. A false alarm (a busy agent) costs nothing: the
@@ -22,6 +24,7 @@
  */
 import { createSocket, type Socket } from 'node:dgram';
 import { connect } from 'node:net';
+import { abortConnects } from './abort-connects.ts';
 
 export const MESH_PORT = 7001;
 export const PING_EVERY_MS = 100;
@@ -64,6 +67,8 @@ export function drainMs(peers: number): number {
   return pingPlan(peers).silentAfterMs + DRAIN_IN_FLIGHT_MS;
 }
 export const DRAIN_IN_FLIGHT_MS = 1000;
+/** A silent server's pending connects are aborted when it is found silent and again after this. */
+export const ABORT_AGAIN_MS = 200;
 
 /** The peers pinged at tick number `tick`: each every plan.ticksPerPing ticks, spread evenly. */
 export function pingedAt(peers: readonly string[], tick: number, plan: PingPlan): string[] {
@@ -94,16 +99,23 @@ export interface RouterNode {
   readonly key: string;
   /** ip:port */
   readonly node: string;
+  /**
+   * Not marked failed. The router keeps a node it has marked failed (an unsubscribe, a failed
+   * connect) while a request still holds it, but never picks it again.
+   */
+  readonly live: boolean;
 }
 
 /** Pure: the fastrouter stats JSON → (key, node) pairs. */
 export function routerNodes(stats: string): RouterNode[] {
   try {
     const s = JSON.parse(stats) as {
-      subscriptions?: { key?: string; nodes?: { name?: string }[] }[];
+      subscriptions?: { key?: string; nodes?: { name?: string; death_mark?: number }[] }[];
     };
     return (s.subscriptions ?? []).flatMap((sub) =>
-      (sub.nodes ?? []).flatMap((n) => (sub.key && n.name ? [{ key: sub.key, node: n.name }] : [])),
+      (sub.nodes ?? []).flatMap((n) =>
+        sub.key && n.name ? [{ key: sub.key, node: n.name, live: !n.death_mark }] : [],
+      ),
     );
   } catch {
     return [];
@@ -112,9 +124,11 @@ export function routerNodes(stats: string): RouterNode[] {
 
 /**
  * Pure: this server's own nodes that can leave its router while it is not ready: those of an
- * app that also has a node of another server that is not silent (right after a heal the
+ * app that also has a live node of another server that is not silent (right after a heal the
  * others' instances are back only with their next announcement: until then the app keeps its
- * own, rather than none).
+ * own, rather than none). A node the router marked failed covers nothing: it stays listed while
+ * a request holds it, but the router will not pick it again (found by bench/partition-heal.ts:
+ * a healed server took its own instances off for such nodes and had none left for a moment).
  */
 export function ownNodesCovered(
   nodes: readonly RouterNode[],
@@ -123,9 +137,9 @@ export function ownNodesCovered(
 ): RouterNode[] {
   const host = (n: RouterNode): string => n.node.slice(0, n.node.lastIndexOf(':'));
   const covered = new Set(
-    nodes.filter((n) => host(n) !== self && !silent.has(host(n))).map((n) => n.key),
+    nodes.filter((n) => n.live && host(n) !== self && !silent.has(host(n))).map((n) => n.key),
   );
-  return nodes.filter((n) => host(n) === self && covered.has(n.key));
+  return nodes.filter((n) => n.live && host(n) === self && covered.has(n.key));
 }
 
 /** Pure: which peers are silent at `now`, given when each last answered (never: not judged). */
@@ -267,9 +281,21 @@ export class MeshWatch {
     const silentFor = pingPlan(this.#peers.length).silentAfterMs;
     for (const p of fresh) {
       const mine = nodes.filter((n) => n.node.startsWith(`${p}:`));
+      const aborted = await this.#abort(mine);
       this.o.log(
-        `mesh: ${p} silent for ${silentFor} ms: ${mine.length} instance(s) taken off the local fastrouter (${mine.map((n) => n.key).join(', ') || 'none subscribed'})`,
+        `mesh: ${p} silent for ${silentFor} ms: ${mine.length} instance(s) taken off the local fastrouter (${mine.map((n) => n.key).join(', ') || 'none subscribed'})${aborted}`,
       );
+      // Once more a moment later: a connect the router started before it read the unsubscribe.
+      setTimeout(() => {
+        void this.#abort(mine).then((again) => again && this.o.log(`mesh: ${p}${again}`));
+      }, ABORT_AGAIN_MS);
     }
+  }
+
+  /** See abort-connects.ts; the words for the log ('' when there was nothing to abort). */
+  async #abort(nodes: readonly RouterNode[]): Promise<string> {
+    const r = await abortConnects([...new Set(nodes.map((n) => n.node))]);
+    if (typeof r === 'string') return `; ${r}`;
+    return r > 0 ? `; ${r} pending connect(s) to it aborted (retried on another instance)` : '';
   }
 }

@@ -41,15 +41,21 @@ test('unsubscribe packet: modifier1 224, body size, modifier2 1, then key and ad
 test("router nodes from the fastrouter's stats; garbage gives none", () => {
   const stats = JSON.stringify({
     subscriptions: [
-      { key: 'app1.example.test', nodes: [{ name: '10.88.0.1:3100' }, { name: '10.88.0.2:3100' }] },
+      {
+        key: 'app1.example.test',
+        nodes: [
+          { name: '10.88.0.1:3100', death_mark: 0 },
+          { name: '10.88.0.2:3100', death_mark: 1 },
+        ],
+      },
       { key: 'app2.example.test', nodes: [{ name: '10.88.0.2:3101' }] },
       { key: 'empty', nodes: [] },
     ],
   });
   assert.equal(routerNodes(stats), [
-    { key: 'app1.example.test', node: '10.88.0.1:3100' },
-    { key: 'app1.example.test', node: '10.88.0.2:3100' },
-    { key: 'app2.example.test', node: '10.88.0.2:3101' },
+    { key: 'app1.example.test', node: '10.88.0.1:3100', live: true },
+    { key: 'app1.example.test', node: '10.88.0.2:3100', live: false },
+    { key: 'app2.example.test', node: '10.88.0.2:3101', live: true },
   ]);
   assert.equal(routerNodes(''), []);
   assert.equal(routerNodes('{"subscriptions":null}'), []);

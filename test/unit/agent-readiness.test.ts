@@ -97,15 +97,18 @@ test('the mesh watch answers pings only while ready', async () => {
 
 test('not ready: its own nodes leave only for apps another live server serves', () => {
   const nodes = [
-    { key: 'app1', node: '10.88.0.2:3100' },
-    { key: 'app1', node: '10.88.0.1:3100' },
-    { key: 'app2', node: '10.88.0.2:3101' },
-    { key: 'app2', node: '10.88.0.3:3101' },
-    { key: 'app3', node: '10.88.0.2:3102' },
+    { key: 'app1', node: '10.88.0.2:3100', live: true },
+    { key: 'app1', node: '10.88.0.1:3100', live: true },
+    { key: 'app2', node: '10.88.0.2:3101', live: true },
+    { key: 'app2', node: '10.88.0.3:3101', live: true },
+    { key: 'app3', node: '10.88.0.2:3102', live: true },
+    { key: 'app4', node: '10.88.0.2:3103', live: true },
+    { key: 'app4', node: '10.88.0.1:3103', live: false },
   ];
-  // app1 has s1's node, app2 only a silent server's, app3 none but its own.
+  // app1 has s1's node, app2 only a silent server's, app3 none but its own, app4 only a node
+  // the router has marked failed (it will not pick it again).
   assert.equal(ownNodesCovered(nodes, '10.88.0.2', new Set(['10.88.0.3'])), [
-    { key: 'app1', node: '10.88.0.2:3100' },
+    { key: 'app1', node: '10.88.0.2:3100', live: true },
   ]);
   assert.equal(
     ownNodesCovered(nodes, '10.88.0.2', new Set()).map((n) => n.key),
