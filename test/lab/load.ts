@@ -115,7 +115,13 @@ export function countWindow(results: readonly LoadResult[], from: number, to: nu
       .slice(0, 4)
       .map(
         (r) =>
-          `+${((r.at - from) / 1000).toFixed(1)}s ${r.kind} via ${r.address || '-'}: ${r.code} ${r.error ?? r.body.slice(0, 60)}`,
+          `+${((r.at - from) / 1000).toFixed(1)}s ${r.kind} via ${r.address || '-'} (${(r.ms / 1000).toFixed(1)} s): ${r.code} ${r.error ?? bodyWords(r.body)}`,
       ),
   };
+}
+
+/** An HTML page's title (the front's maintenance page: "Back soon"), else the body's start. */
+function bodyWords(body: string): string {
+  const title = /<title>([^<]*)<\/title>/i.exec(body)?.[1];
+  return title !== undefined ? `page "${title}"` : body.slice(0, 60);
 }
