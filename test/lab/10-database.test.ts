@@ -109,6 +109,33 @@ test('one provision: 3 members Synced; replication only on the private network; 
   assert.not.ok((again.stdout + again.stderr).includes(pw), 'the password leaked into the output');
 });
 
+test("the member's check: 200 while Synced; desynced by hand, 503, and the server's proxy sends app2 to another member", async () => {
+  const [s1 = ''] = addrs;
+  const check = `curl -s -m 3 http://${await privateOf(s1)}:9200/`;
+  assert.is((await on(s1, check)).out, 'Synced');
+  await on(s1, `mariadb -e 'SET GLOBAL wsrep_desync=ON'`);
+  try {
+    assert.is(
+      (await on(s1, `mariadb -N -B -e "SHOW GLOBAL STATUS LIKE 'wsrep_local_state_comment'"`)).out,
+      'wsrep_local_state_comment\tDonor/Desynced',
+    );
+    assert.is((await on(s1, check)).out, 'Not synced');
+    // Marked down after two failed checks (1 s, then 250 ms apart); app2 still counts its rows.
+    await sleep(2000);
+    const down = await on(
+      s1,
+      `journalctl -u haproxy --since -10s --no-pager | grep -c "database/$(hostname) is DOWN"`,
+    );
+    assert.ok(Number(down.out) >= 1, `s1's proxy marked its own member down: ${down.out}`);
+    await count(s1);
+  } finally {
+    await on(s1, `mariadb -e 'SET GLOBAL wsrep_desync=OFF'`);
+  }
+  const end = Date.now() + 10_000;
+  while ((await on(s1, check)).out !== 'Synced' && Date.now() < end) await sleep(250);
+  assert.is((await on(s1, check)).out, 'Synced');
+});
+
 test("app2's rows written through any server's front are read through every other", async () => {
   for (const [i, a] of addrs.entries()) {
     const token = `front-${i}-${Date.now()}`;
