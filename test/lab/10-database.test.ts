@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { guardAddress } from '../../src/watch/guard.ts';
-import { on } from './helpers.ts';
+import { labAsync, on } from './helpers.ts';
 import { labUp, runCommand, totals } from './provision-helpers.ts';
 import {
   DOMAIN,
@@ -134,6 +134,25 @@ test("the member's check: 200 while Synced; desynced by hand, 503, and the serve
   const end = Date.now() + 10_000;
   while ((await on(s1, check)).out !== 'Synced' && Date.now() < end) await sleep(250);
   assert.is((await on(s1, check)).out, 'Synced');
+});
+
+test("while a member is cut off silently, the others' checks answer 200 at once the whole time", async () => {
+  const [s1 = ''] = addrs;
+  const check = `curl -s -m 3 -o /dev/null -w '%{http_code} %{time_total}\\n' http://${await privateOf(s1)}:9200/`;
+  // 10 s of checks every 0.2 s, on s1 itself (the cut starts 1 s in): the suspect timeout
+  // (writes and causal reads stall) falls inside it.
+  const loop = on(s1, `for i in $(seq 50); do ${check}; sleep 0.2; done`);
+  await sleep(1000);
+  await labAsync('partition', 's3');
+  try {
+    const answers = (await loop).out.split('\n');
+    assert.is(answers.length, 50);
+    const bad = answers.filter((a) => !a.startsWith('200 ') || Number(a.split(' ')[1]) > 1);
+    assert.equal(bad, [], 'every check 200 within 1 s');
+  } finally {
+    await labAsync('heal', 's3');
+  }
+  await allSynced(120);
 });
 
 test("app2's rows written through any server's front are read through every other", async () => {
