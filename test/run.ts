@@ -17,6 +17,8 @@ let passed = 0;
 let failed = 0;
 let skipped = 0;
 const failures: string[] = [];
+/** Seconds each step took, printed at the end: where the time of a CI run goes. */
+const timings: [string, number][] = [];
 
 function run(
   cmd: string,
@@ -42,7 +44,9 @@ function run(
 /** A check that is one pass or one fail (type check, lint). */
 async function check(name: string, cmd: string, args: string[]): Promise<void> {
   console.log(`\n==> ${name}`);
+  const started = Date.now();
   const { code } = await run(cmd, args);
+  timings.push([name, (Date.now() - started) / 1000]);
   if (code === 0) passed++;
   else {
     failed++;
@@ -53,12 +57,14 @@ async function check(name: string, cmd: string, args: string[]): Promise<void> {
 /** A uvu suite: counts its tests from uvu's summary. */
 async function suite(name: string, args: string[]): Promise<void> {
   console.log(`\n==> ${name}`);
+  const started = Date.now();
   const { code, output } = await run(process.execPath, [
     '--import',
     'tsx',
     'node_modules/uvu/bin.js',
     ...args,
   ]);
+  timings.push([name, (Date.now() - started) / 1000]);
   const num = (label: string) => Number(new RegExp(`${label}:\\s+(\\d+)`).exec(output)?.[1] ?? NaN);
   const total = num('Total');
   const ok = num('Passed');
@@ -113,6 +119,8 @@ if (mode === 'unit' || mode === 'all') {
 }
 if (mode === 'lab' || mode === 'all') await labSuites();
 
+console.log('\n==> time taken');
+for (const [name, secs] of timings) console.log(`${secs.toFixed(0).padStart(6)} s  ${name}`);
 console.log('');
 if (failures.length > 0) console.log(`failed: ${failures.join('; ')}`);
 console.log(`${passed} passed, ${failed} failed${skipped > 0 ? `, ${skipped} skipped` : ''}`);
