@@ -19,11 +19,15 @@ let skipped = 0;
 const failures: string[] = [];
 /** Seconds each step took, printed at the end: where the time of a CI run goes. */
 const timings: [string, number][] = [];
+/** Seconds each lab test took (from one uvu mark, `•` or `✘`, to the next); the slowest are printed. */
+const testTimes: [string, number][] = [];
 
 function run(
   cmd: string,
   args: string[],
   extraEnv: Record<string, string> = {},
+  onData: (chunk: string) => void = () => undefined,
+  echo = true,
 ): Promise<{ code: number; output: string }> {
   return new Promise((resolve) => {
     const child = spawn(cmd, args, {
@@ -33,7 +37,8 @@ function run(
     let output = '';
     const tee = (d: Buffer) => {
       output += d.toString();
-      process.stdout.write(d);
+      onData(d.toString());
+      if (echo) process.stdout.write(d);
     };
     child.stdout.on('data', tee);
     child.stderr.on('data', tee);
@@ -41,11 +46,15 @@ function run(
   });
 }
 
-/** A check that is one pass or one fail (type check, lint). */
-async function check(name: string, cmd: string, args: string[]): Promise<void> {
-  console.log(`\n==> ${name}`);
+/**
+ * A check that is one pass or one fail (type check, lint). `together`: its output is held and
+ * printed whole when it ends, so checks run at the same time do not mix their lines.
+ */
+async function check(name: string, cmd: string, args: string[], together = false): Promise<void> {
+  if (!together) console.log(`\n==> ${name}`);
   const started = Date.now();
-  const { code } = await run(cmd, args);
+  const { code, output } = await run(cmd, args, {}, undefined, !together);
+  if (together) process.stdout.write(`\n==> ${name}\n${output}`);
   timings.push([name, (Date.now() - started) / 1000]);
   if (code === 0) passed++;
   else {
@@ -58,12 +67,22 @@ async function check(name: string, cmd: string, args: string[]): Promise<void> {
 async function suite(name: string, args: string[]): Promise<void> {
   console.log(`\n==> ${name}`);
   const started = Date.now();
-  const { code, output } = await run(process.execPath, [
-    '--import',
-    'tsx',
-    'node_modules/uvu/bin.js',
-    ...args,
-  ]);
+  let mark = started;
+  let index = 0;
+  const marks = (chunk: string) => {
+    const count = chunk.match(/[•✘]/g)?.length ?? 0;
+    for (let i = 0; i < count; i++) {
+      const now = Date.now();
+      testTimes.push([`${name}, test ${++index}`, (now - mark) / 1000]);
+      mark = now;
+    }
+  };
+  const { code, output } = await run(
+    process.execPath,
+    ['--import', 'tsx', 'node_modules/uvu/bin.js', ...args],
+    {},
+    marks,
+  );
   timings.push([name, (Date.now() - started) / 1000]);
   const num = (label: string) => Number(new RegExp(`${label}:\\s+(\\d+)`).exec(output)?.[1] ?? NaN);
   const total = num('Total');
@@ -112,8 +131,11 @@ async function labSuites(): Promise<void> {
 }
 
 if (mode === 'unit' || mode === 'all') {
-  await check('type check', 'node_modules/.bin/tsc', ['--noEmit', '-p', '.']);
-  await check('lint', 'node_modules/.bin/eslint', ['.']);
+  // Each is one process on one core: two cores run them side by side.
+  await Promise.all([
+    check('type check', 'node_modules/.bin/tsc', ['--noEmit', '-p', '.'], true),
+    check('lint', 'node_modules/.bin/eslint', ['.'], true),
+  ]);
   await check('format', 'node_modules/.bin/prettier', ['--check', '.']);
   await suite('unit tests', ['test/unit', '--ignore', '^fixtures$']);
 }
@@ -121,6 +143,14 @@ if (mode === 'lab' || mode === 'all') await labSuites();
 
 console.log('\n==> time taken');
 for (const [name, secs] of timings) console.log(`${secs.toFixed(0).padStart(6)} s  ${name}`);
+const slowest = testTimes
+  .filter(([name]) => name.startsWith('lab: '))
+  .sort((a, b) => b[1] - a[1])
+  .slice(0, 15);
+if (slowest.length > 0) {
+  console.log("\n==> slowest lab tests (a suite's first test includes its setup)");
+  for (const [name, secs] of slowest) console.log(`${secs.toFixed(0).padStart(6)} s  ${name}`);
+}
 console.log('');
 if (failures.length > 0) console.log(`failed: ${failures.join('; ')}`);
 console.log(`${passed} passed, ${failed} failed${skipped > 0 ? `, ${skipped} skipped` : ''}`);

@@ -1,5 +1,5 @@
 /**
- * Checks shared by the stack suites (02, 03, 04): requests through each server's own front
+ * Checks shared by the stack suites (03, 04, 05): requests through each server's own front
  * (real sockets from the host, the lab bridge checked first), etcd membership and leadership
  * as root's etcdctl reports it (TLS, with root's client certificate, no flags), and
  * am-i-the-leader's answers.

@@ -472,7 +472,7 @@ const CASES: Case[] = [
       ),
   },
   {
-    // The lab's version (test/lab/06-engine.test.ts) also looks on the servers; here: refused
+    // The lab's version (test/lab/07-engine.test.ts) also looks on the servers; here: refused
     // before ssh is even started. The names would break out of quotes in a remote script.
     name: 'an app file or folder name that would inject shell',
     files: files(servers3),

@@ -40,6 +40,8 @@ const leaderOf = async (a: string) => {
 };
 
 test.before(() => {
+  // Fresh servers: the first test provisions 6 at once.
+  runCommand('scripts/lab.ts', ['down']);
   labUp(6);
 });
 
@@ -254,7 +256,7 @@ test('destroying a proxy server removes its proxy and leaves the 5 members alone
   assert.is((await etcdView(s1)).memberCount, 5);
 });
 
-// The other suites expect at most 4 servers: leave no lab behind.
+// The next suites expect 3 servers: leave no lab behind.
 test.after(() => {
   runCommand('scripts/lab.ts', ['down']);
 });

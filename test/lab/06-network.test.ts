@@ -1,6 +1,7 @@
 /**
  * The private network and the firewall against real servers: three provisioned servers and a
- * fourth lab server that is not in servers.txt (the stranger). From the stranger, etcd, the app
+ * fourth lab server that is not in servers.txt (the stranger: the one the scale suite added and
+ * removed again, so it still holds the cluster's old keys and certificates). From the stranger, etcd, the app
  * instances and the subscription server give no answer (even when it routes the private range
  * through a server), while SSH, 80 and 443 do; a subscription it forges adds no node, while the
  * same datagram from a server of the cluster does. etcd refuses unprivileged users and answers
@@ -11,7 +12,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { localStatus } from '../../src/components/web.ts';
 import { on } from './helpers.ts';
-import { labUp, runCommand, totals } from './provision-helpers.ts';
+import { labUp, totals } from './provision-helpers.ts';
 import {
   DOMAIN,
   envFile,
@@ -63,7 +64,7 @@ async function peerCount(a: string): Promise<number> {
 }
 
 test.before(() => {
-  runCommand('scripts/lab.ts', ['down']);
+  // The scale suite's lab (3 provisioned, a 4th that left); fresh servers when run alone.
   labUp(4);
   addrs = labAddresses();
   three = serversFileOf(addrs.slice(0, 3), 'net3');
@@ -205,10 +206,7 @@ test('adding a server adds its peer and firewall rule everywhere; removing it ta
   assert.is(left.out.trim().split('\n').length, 3, left.out);
 });
 
-test.after(() => {
-  // The next suites count on a lab of their own size.
-  runCommand('scripts/lab.ts', ['down']);
-});
+// The lab is left as it is for the engine suite, next (which takes it down after).
 
 test('a re-run reports 0 changes', () => {
   const res = provision(['--env', '.lab/.env', '--servers', three]);
