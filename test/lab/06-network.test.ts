@@ -58,6 +58,24 @@ async function codeFor(server: string, host: string): Promise<string> {
   return r.out.trim();
 }
 
+/**
+ * Runs `fn` while the stranger routes the private range through `via` (as a neighbour on the
+ * same segment could), then puts its own route back: the stranger is a former member, whose
+ * WireGuard route must survive for it to join again later.
+ */
+async function routedThrough<T>(via: string, fn: () => Promise<T>): Promise<T> {
+  const saved = (await on(stranger, 'ip route show 10.88.0.0/24')).out.trim();
+  const route = await on(stranger, `ip route replace 10.88.0.0/24 via ${via}`);
+  assert.is(route.code, 0, route.out);
+  try {
+    return await fn();
+  } finally {
+    const back = saved ? `ip route replace ${saved}` : 'ip route del 10.88.0.0/24';
+    const r = await on(stranger, back);
+    assert.is(r.code, 0, `${back}: ${r.out}`);
+  }
+}
+
 async function peerCount(a: string): Promise<number> {
   const r = await on(a, 'wg show wg0 peers | wc -l');
   return Number(r.out.trim());
@@ -99,14 +117,10 @@ test('from the stranger: 22, 80, 443 answer; etcd, app instances, 7000 get nothi
   for (const p of [22, 80, 443]) assert.is(await connect(stranger, s1, p), 'open', `port ${p}`);
   for (const p of cluster) assert.is(await connect(stranger, s1, p), 'nothing', `port ${p}`);
   // Even with the private range routed through s1 (a neighbour on the same segment could).
-  const route = await on(stranger, `ip route replace 10.88.0.0/24 via ${s1}`);
-  assert.is(route.code, 0, route.out);
-  try {
+  await routedThrough(s1, async () => {
     for (const p of cluster)
       assert.is(await connect(stranger, s1Private, p), 'nothing', `private port ${p}`);
-  } finally {
-    await on(stranger, 'ip route del 10.88.0.0/24 || true');
-  }
+  });
 });
 
 test('a subscription forged by the stranger adds no node; the same one from a server does', async () => {
@@ -124,12 +138,7 @@ test('a subscription forged by the stranger adds no node; the same one from a se
   const node = `${s2Private}:${port}`;
   assert.is.not(await codeFor(s1, key), '200', 'nothing serves the forged name yet');
   await forge(stranger, s1, key, node);
-  await on(stranger, `ip route replace 10.88.0.0/24 via ${s1}`);
-  try {
-    await forge(stranger, s1Private, key, node);
-  } finally {
-    await on(stranger, 'ip route del 10.88.0.0/24 || true');
-  }
+  await routedThrough(s1, () => forge(stranger, s1Private, key, node));
   await sleep(1000);
   assert.is.not(await codeFor(s1, key), '200', "the stranger's subscription was accepted");
   // The control: the same datagram from inside the cluster is accepted (so the test can fail).
