@@ -31,7 +31,9 @@ export interface BrowserRequest {
 
 export async function resolveAll(dns: string, host: string): Promise<string[]> {
   await guardAddress(dns);
-  const r = new Resolver({ timeout: 1000, tries: 1 });
+  // A stub resolver sends a lost or unanswered query again (glibc: 2 attempts), so does this one:
+  // with one try, a single UDP query that the busy lab DNS answered after 1 s failed a request.
+  const r = new Resolver({ timeout: 1000, tries: 3 });
   r.setServers([dns]);
   try {
     return await r.resolve4(host);
