@@ -1,8 +1,8 @@
 /**
  * The private network and the firewall against real servers: three provisioned servers and a
  * fourth lab server that is not in servers.txt (the stranger: the one the scale suite added and
- * removed again, so it still holds the cluster's old keys and certificates). From the stranger, etcd, the app
- * instances and the subscription server give no answer (even when it routes the private range
+ * removed again, so it still holds the cluster's old keys and certificates). From the stranger,
+ * etcd, the app instances and the subscription server give no answer (even when it routes the private range
  * through a server), while SSH, 80 and 443 do; a subscription it forges adds no node, while the
  * same datagram from a server of the cluster does. etcd refuses unprivileged users and answers
  * root's etcdctl with no flags. A firewall rule that cuts new SSH connections rolls itself back
@@ -215,12 +215,12 @@ test('adding a server adds its peer and firewall rule everywhere; removing it ta
   assert.is(left.out.trim().split('\n').length, 3, left.out);
 });
 
-// The lab is left as it is for the engine suite, next (which takes it down after).
-
 test('a re-run reports 0 changes', () => {
   const res = provision(['--env', '.lab/.env', '--servers', three]);
   assert.is(res.status, 0, res.stdout + res.stderr);
   assert.is(totals(res.stdout).changed, 0, res.stdout);
 });
+
+// The lab is left as it is for the engine suite, next (which takes it down after).
 
 test.run();

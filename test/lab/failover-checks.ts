@@ -5,8 +5,8 @@
  * Goal for either front: at most 1 % of the requests during a 25 s partition fail and none after
  * its first 5 s (each server's agent takes the silent server's instances off its fastrouter
  * within a quarter second; nginx also sends a dropped GET again). After the heal, s3 serves
- * again and a loop through all three fronts is clean. Used by the stack suites (03 Apache,
- * 04 nginx), which have the servers provisioned already.
+ * again and a loop through all three fronts is clean. Used by the nginx stack suite (04), which
+ * has the servers provisioned already; Apache's silent failure is the chaos suite's.
  */
 import * as assert from 'uvu/assert';
 import { labAsync } from './helpers.ts';

@@ -16,7 +16,6 @@ import {
   DOMAIN,
   etcdPrivateAddress,
   etcdView,
-  get,
   labAddresses,
   leaderAnswers,
   provision,
@@ -244,5 +243,3 @@ export async function within(ms: number, check: () => Promise<boolean>): Promise
   }
   return Infinity;
 }
-
-export { get };
