@@ -25,20 +25,18 @@ const testTimes: [string, number][] = [];
 function run(
   cmd: string,
   args: string[],
-  extraEnv: Record<string, string> = {},
-  onData: (chunk: string) => void = () => undefined,
-  echo = true,
+  opts: { onData?: (chunk: string) => void; echo?: boolean } = {},
 ): Promise<{ code: number; output: string }> {
   return new Promise((resolve) => {
     const child = spawn(cmd, args, {
-      env: { ...process.env, FORCE_COLOR: '0', NO_COLOR: '1', ...extraEnv },
+      env: { ...process.env, FORCE_COLOR: '0', NO_COLOR: '1' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
     const tee = (d: Buffer) => {
       output += d.toString();
-      onData(d.toString());
-      if (echo) process.stdout.write(d);
+      opts.onData?.(d.toString());
+      if (opts.echo ?? true) process.stdout.write(d);
     };
     child.stdout.on('data', tee);
     child.stderr.on('data', tee);
@@ -53,7 +51,7 @@ function run(
 async function check(name: string, cmd: string, args: string[], together = false): Promise<void> {
   if (!together) console.log(`\n==> ${name}`);
   const started = Date.now();
-  const { code, output } = await run(cmd, args, {}, undefined, !together);
+  const { code, output } = await run(cmd, args, { echo: !together });
   if (together) process.stdout.write(`\n==> ${name}\n${output}`);
   timings.push([name, (Date.now() - started) / 1000]);
   if (code === 0) passed++;
@@ -80,8 +78,7 @@ async function suite(name: string, args: string[]): Promise<void> {
   const { code, output } = await run(
     process.execPath,
     ['--import', 'tsx', 'node_modules/uvu/bin.js', ...args],
-    {},
-    marks,
+    { onData: marks },
   );
   timings.push([name, (Date.now() - started) / 1000]);
   const num = (label: string) => Number(new RegExp(`${label}:\\s+(\\d+)`).exec(output)?.[1] ?? NaN);
