@@ -7,7 +7,15 @@ import { main } from '../src/cli/main.ts';
 import { out } from '../src/cli/output.ts';
 import { ConfigError } from '../src/errors.ts';
 import { installHostPackages } from '../src/lab/install.ts';
-import { down, power, status, up, type LabOptions, type PowerAction } from '../src/lab/lab.ts';
+import {
+  down,
+  power,
+  remove,
+  status,
+  up,
+  type LabOptions,
+  type PowerAction,
+} from '../src/lab/lab.ts';
 import { formatStatus } from '../src/lab/format.ts';
 import { sshInteractive } from '../src/lab/ssh.ts';
 import { findServer, requireState } from '../src/lab/state.ts';
@@ -22,6 +30,7 @@ const spec = {
     '  install                 install the host packages the lab needs (daemons not started)',
     '  up [N]                  boot N servers (default 3) with DNS, ACME and an apt proxy; repairs a running lab',
     '  down                    remove everything up made (the empty bridge stays)',
+    '  remove <server>         delete one server (disk, network, DNS record); up N makes it anew',
     '  status [--json]         servers: name, address, state, uptime',
     '  ssh <server> [cmd...]   ssh into a server (name like s1, or its address)',
     '  kill|stop|start|reboot <server>   hard crash, clean poweroff, boot, reboot',
@@ -83,6 +92,12 @@ main(async () => {
     case 'down':
       await down(log);
       return 0;
+    case 'remove': {
+      const which = rest[0];
+      if (which === undefined) throw new ConfigError('usage: scripts/lab.ts remove <server>');
+      await remove(which, log);
+      return 0;
+    }
     case 'acme-root': {
       const state = requireState();
       const root = await pebbleRoot(hostAddress(parseSubnet(state.subnet)));

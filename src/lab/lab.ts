@@ -5,11 +5,11 @@
  */
 import { randomBytes } from 'node:crypto';
 import { basename } from 'node:path';
-import { existsSync, mkdirSync, readdirSync, rmdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmdirSync, rmSync } from 'node:fs';
 import { $ } from 'zx';
 import { ConfigError, ShoestringError } from '../errors.ts';
 import { aptProxyPid, ensureAptProxy } from './aptproxy.ts';
-import { ensureDns, ensureServerRecords, pdnsPid } from './dns.ts';
+import { ensureDns, ensureServerRecords, labDnsProvider, pdnsPid } from './dns.ts';
 import { ensureSshKey, writeLabFiles } from './files.ts';
 import { ensureImage } from './image.ts';
 import { missingPackages } from './install.ts';
@@ -23,6 +23,7 @@ import {
   netnsName,
   paths,
   pidFile,
+  serverDir,
 } from './paths.ts';
 import { ensurePebble, pebblePid } from './pebble.ts';
 import {
@@ -175,6 +176,37 @@ export async function down(log: Log): Promise<void> {
   if (left.length > 0) throw new ShoestringError(`still mounted: ${left.join(', ')}`);
   if (existsSync(labDir)) await $`rm -rf --one-file-system ${labDir}`;
   log(`lab removed (the empty bridge stays, so stray packets to the lab subnet stay here)`);
+}
+
+/**
+ * Deletes one server, as a provider deletes a VPS: killed (its disk is going anyway), its root,
+ * network, DNS record and known host keys removed, and the lab's servers.txt no longer lists
+ * it. `up N` makes a fresh one under the same name and address again.
+ */
+export async function remove(which: string, log: Log): Promise<void> {
+  const state = requireState();
+  const s = findServer(state, which);
+  const host = hostAddress(parseSubnet(state.subnet));
+  if (server.isRunning(s.name)) await server.kill(s.name);
+  await unmountUnder(serverDir(s.name));
+  await $`rm -rf --one-file-system ${serverDir(s.name)}`;
+  for (const f of [`${s.name}.nspawn`, `${s.name}.supervisor`]) rmSync(pidFile(f), { force: true });
+  await net.removeServerNetwork(s.name);
+  if (pdnsPid() !== undefined) {
+    await labDnsProvider(host, state.domain, state.pdnsApiKey).setA(
+      `${s.name}.${state.domain}`,
+      [],
+      60,
+    );
+  }
+  if (existsSync(paths.knownHosts)) {
+    await $`ssh-keygen -R ${s.address} -f ${paths.knownHosts}`.quiet().nothrow();
+    rmSync(`${paths.knownHosts}.old`, { force: true });
+  }
+  state.servers = state.servers.filter((x) => x.name !== s.name);
+  saveState(state);
+  writeLabFiles(state, host);
+  log(`${s.name}: removed (${s.address}); servers.txt lists ${state.servers.length} servers`);
 }
 
 /**

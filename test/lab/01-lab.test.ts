@@ -1,15 +1,15 @@
 /** The lab boots real servers with DNS, ACME and an apt proxy, and fails on demand. */
 import { X509Certificate } from 'node:crypto';
 import { Resolver } from 'node:dns/promises';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import acme from 'acme-client';
 import { issueWildcard } from '../../src/acme/issue.ts';
 import { labDnsProvider } from '../../src/lab/dns.ts';
 import { assertBridge } from '../../src/lab/network.ts';
-import { down, power, status, up } from '../../src/lab/lab.ts';
-import { paths } from '../../src/lab/paths.ts';
+import { down, power, remove, status, up } from '../../src/lab/lab.ts';
+import { netnsName, paths, serverDir } from '../../src/lab/paths.ts';
 import { acmeDirectoryUrl, pebbleCert, pebbleRoot } from '../../src/lab/pebble.ts';
 import type { LabState } from '../../src/lab/state.ts';
 import { log, on } from './helpers.ts';
@@ -222,6 +222,27 @@ test('up again repairs and grows: up 4 keeps s1-s3 running and adds s4', async (
   assert.ok((st.servers[0]?.uptimeSeconds ?? 0) >= (before[0] ?? 0), 's1 was not restarted');
   assert.is((await on(addr('s4'), 'hostname')).out, 's4');
   assert.match(readFileSync(paths.serversTxt, 'utf8'), /^172\.30\.0\.14$/m);
+});
+
+test('remove deletes one server (disk, network, DNS record); up makes it anew', async () => {
+  await on(addr('s4'), 'touch /root/left-behind');
+  await remove('s4', log);
+  assert.equal(
+    status().servers.map((s) => s.name),
+    ['s1', 's2', 's3'],
+  );
+  assert.not.match(readFileSync(paths.serversTxt, 'utf8'), /172\.30\.0\.14/);
+  assert.not.ok(existsSync(serverDir('s4')), 'its disk is gone');
+  assert.not.ok(existsSync(`/run/netns/${netnsName('s4')}`), 'its namespace is gone');
+  const dns = labDnsProvider(HOST, lab.domain, lab.pdnsApiKey);
+  assert.equal(await dns.listA(`s4.${lab.domain}`), []);
+  assert.equal(await dns.listA(`s3.${lab.domain}`), [addr('s3')]);
+  lab = await up(4, {}, log);
+  assert.is(
+    (await on(addr('s4'), 'test -e /root/left-behind && echo kept || echo fresh')).out,
+    'fresh',
+  );
+  assert.equal(await dns.listA(`s4.${lab.domain}`), [addr('s4')]);
 });
 
 test.run();

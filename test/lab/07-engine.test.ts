@@ -14,10 +14,10 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { on } from './helpers.ts';
 import { events, labUp, runCommand, totals, type JsonEvent } from './provision-helpers.ts';
-import { labAddresses, serversFile, sleep } from './stack-checks.ts';
+import { labAddresses, sleep } from './stack-checks.ts';
 
 let addrs: string[] = [];
-/** The first 3 lab servers (the network suite leaves a 4th that is not in the cluster). */
+/** provision's arguments: the lab's 3 servers, JSON events. */
 let lab: string[] = [];
 
 /** A provision running in the background; resolves events as they are printed. */
@@ -79,8 +79,8 @@ async function etcdTimes(a: string): Promise<{ started: number; written: number 
 test.before(() => {
   // The cluster the earlier suites left (converged: a no-op), or fresh servers when run alone.
   labUp(3);
-  addrs = labAddresses().slice(0, 3);
-  lab = ['--servers', serversFile(3), '--env', '.lab/.env', '--json'];
+  addrs = labAddresses();
+  lab = ['--lab', '--json'];
   const first = runCommand('provision.ts', lab);
   if (first.status !== 0) throw new Error(`provision failed:\n${first.stdout}\n${first.stderr}`);
 });
@@ -203,11 +203,6 @@ test('an app file name that would inject shell is refused before any server is t
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-});
-
-// The next suites expect a lab of 3 servers: leave no lab behind.
-test.after(() => {
-  runCommand('scripts/lab.ts', ['down']);
 });
 
 test.run();

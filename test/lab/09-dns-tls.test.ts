@@ -139,6 +139,7 @@ async function holder(address: string): Promise<string> {
 }
 
 test.before(async () => {
+  // The cluster the engine suite left (a no-op provision), or fresh servers when run alone.
   labUp(3);
   addrs = labAddresses();
   const res = provision(['--lab']);
