@@ -1,12 +1,13 @@
 #!/usr/bin/env -S node --import tsx
 /**
  * Benchmark: failed requests while servers reboot, under the chaos suite's browser-like load
- * (reads of app1 and app2, writes of app2 rows; test/lab/load.ts). Needs the lab up with 3
- * servers provisioned with DATABASE=galera. Each round reboots every server in turn: reboot,
- * wait until the cluster is clean again (every server in DNS, /healthz, Synced), 10 s more.
+ * (reads of app1 and app2, writes of app2 rows; test/lab/load.ts). Needs the lab up (3 or more
+ * servers) provisioned with DATABASE=galera. Each round reboots every server in turn: reboot,
+ * wait until the cluster is clean again (every server in DNS, /healthz, Synced), --pause s more
+ * (default 10).
  * Prints, per reboot, the failures in the 20 s after it and after that, each failure's time
  * after the reboot, the server that answered and what it answered; then the totals.
- * Run: node --import tsx bench/reboot.ts [--rounds N]
+ * Run: node --import tsx bench/reboot.ts [--rounds N] [--pause S]
  */
 import { parseArgs } from 'node:util';
 import { currentLab, waitClean } from '../test/lab/chaos.ts';
@@ -14,7 +15,9 @@ import { labAsync } from '../test/lab/helpers.ts';
 import { countWindow, startLoad, type LoadResult } from '../test/lab/load.ts';
 import { sleep } from '../test/lab/stack-checks.ts';
 
-const { values } = parseArgs({ options: { rounds: { type: 'string', default: '2' } } });
+const { values } = parseArgs({
+  options: { rounds: { type: 'string', default: '2' }, pause: { type: 'string', default: '10' } },
+});
 const lab = currentLab();
 const load = startLoad({
   dns: lab.dns,
@@ -31,7 +34,7 @@ for (let round = 0; round < Number(values.rounds); round++) {
     await sleep(5000);
     await waitClean(lab, 180);
     reboots.push({ name, at, cleanAt: load.now() });
-    await sleep(10_000);
+    await sleep(Number(values.pause) * 1000);
   }
 }
 const results = await load.stop();

@@ -14,18 +14,40 @@ import {
   WSREP_STATUS,
 } from '../database/galera-state.ts';
 import type { Gate, Phase } from '../plan/phase.ts';
-import { apt, files, shell, systemd } from '../plan/steps/index.ts';
+import { apt, files, shell, systemd, type Step } from '../plan/steps/index.ts';
 import { q } from '../ssh/quote.ts';
 import { render } from '../templates.ts';
+import { WG_SERVICE } from '../network/wireguard.ts';
+import { usesWireGuard } from './network.ts';
 import { PORTS } from './ports.ts';
 import type { HostContext } from './types.ts';
 
 export const CLUSTER_NAME = 'shoestring';
 export const DBCHECK_SCRIPT = '/usr/local/lib/shoestring/dbcheck';
-export const DBCHECK_SOCKET = 'shoestring-dbcheck.socket';
-const DBCHECK_SOCKET_FILE = `/etc/systemd/system/${DBCHECK_SOCKET}`;
-const DBCHECK_SERVICE_FILE = '/etc/systemd/system/shoestring-dbcheck@.service';
-export const DBCHECK_UNIT_FILES = [DBCHECK_SOCKET_FILE, DBCHECK_SERVICE_FILE];
+export const DBCHECK_SERVICE = 'shoestring-dbcheck.service';
+const DBCHECK_SERVICE_FILE = `/etc/systemd/system/${DBCHECK_SERVICE}`;
+/** How often the check asks its member, how long it waits, when its last answer is too old. */
+export const DBCHECK_TIMING = { everySeconds: 0.5, timeoutSeconds: 2, staleSeconds: 3 } as const;
+/** The member's order at a shutdown (mariadb-order.conf.hbs). */
+export const MARIADB_ORDER = '/etc/systemd/system/mariadb.service.d/shoestring-order.conf';
+/** How long a stopping member waits at most for the emperor to stop first. */
+const EMPEROR_STOP_WAIT_SECONDS = 60;
+
+/** The check as it was before (a script started per connection by a socket unit): removed. */
+const OLD_DBCHECK_SOCKET = 'shoestring-dbcheck.socket';
+const OLD_DBCHECK_FILES = [
+  `/etc/systemd/system/${OLD_DBCHECK_SOCKET}`,
+  '/etc/systemd/system/shoestring-dbcheck@.service',
+];
+
+/** The check service gone (and the socket unit of the check before it): a member's teardown. */
+export function dbcheckAbsent(): Step[] {
+  return [
+    systemd.unitAbsent(OLD_DBCHECK_SOCKET, OLD_DBCHECK_FILES),
+    systemd.unitAbsent(DBCHECK_SERVICE, [DBCHECK_SERVICE_FILE]),
+    files.absent(MARIADB_ORDER),
+  ];
+}
 /** Galera declares a silent member gone after this long (default 5 s; writes wait meanwhile). */
 export const SUSPECT_SECONDS = 3;
 const INACTIVE_SECONDS = 10;
@@ -66,24 +88,32 @@ export function configPhase(ctx: HostContext): Phase {
       // No restart on change: see the file's comment (the start phase starts it as a member).
       files.file(GALERA_CNF, galeraConfig(ctx)),
       files.directory('/usr/local/lib/shoestring'),
-      files.file(DBCHECK_SCRIPT, render('database/dbcheck.sh.hbs', {}), { mode: '0755' }),
+      // The check before this one held the port: gone first.
+      systemd.unitAbsent(OLD_DBCHECK_SOCKET, OLD_DBCHECK_FILES),
+      files.file(DBCHECK_SCRIPT, render('database/dbcheck.py.hbs', DBCHECK_TIMING), {
+        mode: '0755',
+        notify: [{ service: DBCHECK_SERVICE, action: 'restart' }],
+      }),
       files.file(
-        DBCHECK_SOCKET_FILE,
-        render('database/dbcheck.socket.hbs', {
+        DBCHECK_SERVICE_FILE,
+        render('database/dbcheck.service.hbs', {
+          script: DBCHECK_SCRIPT,
           address: ctx.self.private,
           port: PORTS.databaseCheck,
         }),
-        { notify: [{ service: DBCHECK_SOCKET, action: 'restart' }] },
+        { notify: [{ service: DBCHECK_SERVICE, action: 'restart' }] },
       ),
+      systemd.daemonReload([{ unit: DBCHECK_SERVICE, files: [DBCHECK_SERVICE_FILE] }]),
+      systemd.service(DBCHECK_SERVICE),
       files.file(
-        DBCHECK_SERVICE_FILE,
-        render('database/dbcheck@.service.hbs', { script: DBCHECK_SCRIPT }),
+        MARIADB_ORDER,
+        render('database/mariadb-order.conf.hbs', {
+          meshService: usesWireGuard(ctx) ? `${WG_SERVICE}.service` : false,
+          waitSeconds: EMPEROR_STOP_WAIT_SECONDS,
+          waitTenths: EMPEROR_STOP_WAIT_SECONDS * 10,
+        }),
       ),
-      systemd.daemonReload([
-        { unit: DBCHECK_SOCKET, files: [DBCHECK_SOCKET_FILE] },
-        { unit: 'shoestring-dbcheck@check.service', files: [DBCHECK_SERVICE_FILE] },
-      ]),
-      systemd.service(DBCHECK_SOCKET),
+      systemd.daemonReload([{ unit: 'mariadb', files: [MARIADB_ORDER] }]),
       // Started at boot: a rebooted member rejoins by itself.
       systemd.service('mariadb', { running: 'leave' }),
     ],

@@ -19,8 +19,7 @@ import { backupPhase, backupTeardownSteps } from './database-backup.ts';
 import {
   CLUSTER_NAME,
   configPhase,
-  DBCHECK_SOCKET,
-  DBCHECK_UNIT_FILES,
+  dbcheckAbsent,
   galeraGate,
   installPhase,
   startPhases,
@@ -80,7 +79,7 @@ function leavePhase(): Phase {
         `[ ! -f ${GALERA_CNF} ]`,
         ['systemctl disable --now mariadb', `rm -f ${GALERA_CNF}`].join('\n'),
       ),
-      systemd.unitAbsent(DBCHECK_SOCKET, DBCHECK_UNIT_FILES),
+      ...dbcheckAbsent(),
       ...backupTeardownSteps(),
     ],
   };
@@ -157,7 +156,7 @@ export const database: Component<State> = {
                 '! systemctl is-active -q mariadb && ! systemctl is-enabled -q mariadb',
                 'systemctl disable --now mariadb',
               ),
-              systemd.unitAbsent(DBCHECK_SOCKET, DBCHECK_UNIT_FILES),
+              ...dbcheckAbsent(),
               shell.command(
                 'Stop the Galera arbitrator',
                 '! systemctl is-active -q garb',

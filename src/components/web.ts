@@ -62,10 +62,14 @@ export function nginxSite(domain: string, hostname: string): string {
   return render('web/nginx-site.conf.hbs', siteData(domain, hostname));
 }
 
+/** How long a stopping front may take to finish the requests it has (then it is stopped hard). */
+export const FRONT_STOP_SECONDS = 20;
+
 /**
  * The front's start waits for the router and its stop comes first (front-order.conf.hbs): a
  * rebooted server refuses connections, which browsers take to the next address at once,
- * instead of answering with the maintenance page while its router has no instance yet.
+ * instead of answering with the maintenance page while its router has no instance yet. Its
+ * stop finishes the requests it has (Apache's own stop did not: see the template).
  */
 function startOrder(service: string): Step[] {
   const dropIn = orderDropIn(service);
@@ -82,7 +86,12 @@ function startOrder(service: string): Step[] {
     ),
     files.file(
       dropIn,
-      render('web/front-order.conf.hbs', { limit: ROUTER_WAIT_LIMIT, waitScript: WAIT_FOR_ROUTER }),
+      render('web/front-order.conf.hbs', {
+        limit: ROUTER_WAIT_LIMIT,
+        waitScript: WAIT_FOR_ROUTER,
+        apache: service === 'apache2',
+        stopSeconds: FRONT_STOP_SECONDS,
+      }),
     ),
     systemd.daemonReload([{ unit: service, files: [dropIn] }]),
   ];
