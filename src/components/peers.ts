@@ -1,11 +1,12 @@
 /**
  * The mesh in the cluster's state: once etcd runs, each server records its WireGuard public key
  * and its public and private addresses in etcd (`/shoestring/network/peers/<host name>`); the
- * first server of servers.txt deletes the records of servers no longer listed. Provision itself
- * reads the keys from the servers (every one answers preflight); the records are for what reads
- * the cluster's state without SSH (status, the agent).
+ * first server of servers.txt deletes the records of servers no longer listed (these, and the
+ * agent's record of the certificate each installed). Provision itself reads the keys from the
+ * servers (every one answers preflight); the records are for what reads the cluster's state
+ * without SSH (status, the agent).
  */
-import { PEERS_PREFIX } from '../agent/keys.ts';
+import { KEYS, PEERS_PREFIX } from '../agent/keys.ts';
 import { ETCDCTL } from '../etcd/remote.ts';
 import { WG_KEY } from '../network/survey.ts';
 import { shell, type Step } from '../plan/steps/index.ts';
@@ -34,14 +35,22 @@ function recordStep(ctx: HostContext): Step {
   );
 }
 
-/** The keys under PEERS_PREFIX that servers.txt does not name (shell; prints them). */
-export function staleRecords(hostnames: readonly string[]): string {
-  const keep = hostnames.map((h) => `-e ${q(`${PEERS_PREFIX}${h}`)}`).join(' ');
-  return `{ ${ETCDCTL} ${ASK} get --prefix --keys-only ${q(PEERS_PREFIX)} || true; } | grep -vxF -e '' ${keep}`;
+/**
+ * The cluster's records of one server each, by host name: its place on the private network, and
+ * the certificate its agent last installed (which status and `scripts/tls.ts renew --wait` read).
+ * A server that left while its etcd was already gone could not delete its own.
+ */
+export const PER_SERVER_PREFIXES = [PEERS_PREFIX, KEYS.installedPrefix] as const;
+
+/** The keys under `prefix` that servers.txt does not name (shell; prints them). */
+export function staleRecords(hostnames: readonly string[], prefix: string = PEERS_PREFIX): string {
+  const keep = hostnames.map((h) => `-e ${q(`${prefix}${h}`)}`).join(' ');
+  return `{ ${ETCDCTL} ${ASK} get --prefix --keys-only ${q(prefix)} || true; } | grep -vxF -e '' ${keep}`;
 }
 
 function pruneStep(ctx: HostContext): Step {
-  const stale = staleRecords(ctx.servers.map((s) => s.hostname));
+  const hosts = ctx.servers.map((s) => s.hostname);
+  const stale = `{ ${PER_SERVER_PREFIXES.map((p) => `${staleRecords(hosts, p)};`).join(' ')} }`;
   return shell.command(
     'Forget servers no longer in servers.txt',
     `[ -z "$(${stale} || true)" ]`,

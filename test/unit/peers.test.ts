@@ -4,7 +4,13 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { peers, recordScript, staleRecords } from '../../src/components/peers.ts';
+import { KEYS } from '../../src/agent/keys.ts';
+import {
+  PER_SERVER_PREFIXES,
+  peers,
+  recordScript,
+  staleRecords,
+} from '../../src/components/peers.ts';
 import { staticSteps } from '../../src/plan/phase.ts';
 import { hostContext, THREE } from './fixtures/cluster.ts';
 
@@ -39,6 +45,19 @@ test('stale records: only the servers servers.txt no longer names', () => {
     '/shoestring/network/peers/s4\n',
   );
   assert.is(withFakeEtcdctl(staleRecords(['s1', 's2', 's4']), keys), '');
+  // The certificate each server's agent installed: a server that left keeps none either.
+  const installed = ['/shoestring/tls/installed/s1', '/shoestring/tls/installed/s4'];
+  assert.is(
+    withFakeEtcdctl(staleRecords(['s1', 's2', 's3'], KEYS.installedPrefix), installed),
+    '/shoestring/tls/installed/s4\n',
+  );
+});
+
+test('the first server prunes both kinds of record', () => {
+  const ctx = hostContext(THREE);
+  const prune = (staticSteps(peers.phases(ctx, undefined)[0]!) ?? [])[1];
+  assert.ok(prune?.kind === 'command');
+  for (const prefix of PER_SERVER_PREFIXES) assert.ok(prune.run.includes(prefix), prefix);
 });
 
 test("a record is compact JSON with the server's key read on the server", () => {
