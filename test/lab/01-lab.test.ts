@@ -69,7 +69,7 @@ test('each server runs systemd with sshd, no default route, lab DNS only', async
   for (const s of lab.servers) {
     const r = await on(
       s.address,
-      'systemctl is-system-running --wait; systemctl is-active ssh; hostname; ip route show default | wc -l; cat /etc/resolv.conf',
+      'systemctl is-system-running --wait; systemctl is-active ssh; hostname; ip route show default | wc -l; cat /etc/resolv.conf; echo failed units:; systemctl --failed --no-legend --plain',
     );
     const [system, sshd, hostname, defaults] = r.out.split('\n');
     assert.is(system, 'running', `${s.name}: ${r.out}`);
