@@ -35,15 +35,16 @@ const EMPEROR_STOP_WAIT_SECONDS = 60;
 
 /** The check as it was before (a script started per connection by a socket unit): removed. */
 const OLD_DBCHECK_SOCKET = 'shoestring-dbcheck.socket';
-const OLD_DBCHECK_FILES = [
-  `/etc/systemd/system/${OLD_DBCHECK_SOCKET}`,
-  '/etc/systemd/system/shoestring-dbcheck@.service',
-];
+const oldDbcheckAbsent = (): Step =>
+  systemd.unitAbsent(OLD_DBCHECK_SOCKET, [
+    `/etc/systemd/system/${OLD_DBCHECK_SOCKET}`,
+    '/etc/systemd/system/shoestring-dbcheck@.service',
+  ]);
 
 /** The check service gone (and the socket unit of the check before it): a member's teardown. */
 export function dbcheckAbsent(): Step[] {
   return [
-    systemd.unitAbsent(OLD_DBCHECK_SOCKET, OLD_DBCHECK_FILES),
+    oldDbcheckAbsent(),
     systemd.unitAbsent(DBCHECK_SERVICE, [DBCHECK_SERVICE_FILE]),
     files.absent(MARIADB_ORDER),
   ];
@@ -89,7 +90,7 @@ export function configPhase(ctx: HostContext): Phase {
       files.file(GALERA_CNF, galeraConfig(ctx)),
       files.directory('/usr/local/lib/shoestring'),
       // The check before this one held the port: gone first.
-      systemd.unitAbsent(OLD_DBCHECK_SOCKET, OLD_DBCHECK_FILES),
+      oldDbcheckAbsent(),
       files.file(DBCHECK_SCRIPT, render('database/dbcheck.py.hbs', DBCHECK_TIMING), {
         mode: '0755',
         notify: [{ service: DBCHECK_SERVICE, action: 'restart' }],
