@@ -2,11 +2,12 @@
  * The private network and the firewall against real servers: three provisioned servers and a
  * fourth lab server that is not in servers.txt (the stranger: the one the scale suite added and
  * removed again, so it still holds the cluster's old keys and certificates). From the stranger,
- * etcd, the app instances and the subscription server give no answer (even when it routes the private range
- * through a server), while SSH, 80 and 443 do; a subscription it forges adds no node, while the
- * same datagram from a server of the cluster does. etcd refuses unprivileged users and answers
- * root's etcdctl with no flags. A firewall rule that cuts new SSH connections rolls itself back
- * and provision says so. Adding and removing a server updates every peer list and firewall.
+ * etcd, the app instances and the subscription server give no answer (even when it routes the
+ * private range through a server), while SSH, 80 and 443 do; a subscription it forges adds no
+ * node, while the same datagram from a server of the cluster does. etcd refuses unprivileged
+ * users and answers root's etcdctl with no flags. A firewall rule that cuts new SSH connections
+ * rolls itself back and provision says so. Adding and removing a server updates every peer list
+ * and firewall.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
