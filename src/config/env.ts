@@ -16,6 +16,7 @@ import { Secret } from '../redact.ts';
 import { clip } from './clip.ts';
 import { cloudnsTtlProblem } from '../dns/cloudns.ts';
 import { DEFAULT_MAX_RECORDS } from '../dns/window.ts';
+import { DEFAULT_TTL_SECONDS } from '../lock/scripts.ts';
 
 export type DnsProviderName = 'none' | 'powerdns' | 'cloudns' | 'cloudflare';
 export type WebServer = 'apache' | 'nginx';
@@ -41,6 +42,8 @@ export interface Config {
   readonly backup: BackupConfig;
   /** DATABASE=tidb only: where TiUP comes from and which TiDB it deploys. */
   readonly tidb: TidbConfig | undefined;
+  /** Seconds the operator lock outlives a run that died holding it (src/lock/). */
+  readonly lockTtl: number;
 }
 
 /** The database's scheduled backups (on every member). */
@@ -148,6 +151,8 @@ export const ENV_KEYS: Readonly<Record<string, string>> = {
     'your own nftables rules for incoming traffic, separated by ";" (e.g. tcp dport 8080 accept)',
   FAIL2BAN: 'on (default): ban addresses that keep failing SSH logins; off: do not install it',
   FAIL2BAN_IGNORE: 'addresses or CIDRs fail2ban never bans, comma-separated (your office, a VPN)',
+  LOCK_TTL:
+    'seconds the operator lock outlives a run that died holding it (default 60; from 10 to 3600)',
   TIUP_MIRROR:
     "DATABASE=tidb only: the TiUP mirror TiDB is installed from: an offline mirror made by tiup mirror clone, served over http(s), or PingCAP's public one (default https://tiup-mirrors.pingcap.com)",
   TIDB_VERSION:
@@ -365,6 +370,11 @@ export function validateEnv(
     problems.push(`BACKUP_KEEP=${clip(keepText)} must be a whole number from 1 to 1000`);
   const backup: BackupConfig = { schedule, keep };
 
+  const lockText = get('LOCK_TTL') ?? String(DEFAULT_TTL_SECONDS);
+  const lockTtl = Number(lockText);
+  if (!/^\d+$/.test(lockText) || lockTtl < 10 || lockTtl > 3600)
+    problems.push(`LOCK_TTL=${clip(lockText)} must be a whole number of seconds from 10 to 3600`);
+
   const network = networkSettings(get, problems);
   const firewall = firewallSettings(get, oneOf, problems);
   const tidb = database === 'tidb' ? tidbSettings(get, problems) : undefined;
@@ -395,5 +405,6 @@ export function validateEnv(
     firewall,
     backup,
     tidb,
+    lockTtl,
   });
 }

@@ -65,6 +65,7 @@ export async function acquireOperatorLock(
     command: options.command,
     since: new Date().toISOString(),
     token: randomBytes(16).toString('hex'),
+    ttl: ttlSeconds,
   };
   const script = acquireScript(record, {
     ttlSeconds,
@@ -94,7 +95,7 @@ export async function acquireOperatorLock(
     }
     if (outcome.result === 'held') {
       throw new LockError(heldMessage(outcome.holder, target.name, new Date()), {
-        hint: `wait for that run to finish; if it is gone, its lock expires ${ttlSeconds} s after its last refresh, or run again with --break-lock to remove it now`,
+        hint: `wait for that run to finish; if it is gone, its lock expires ${outcome.holder.record?.ttl ?? DEFAULT_TTL_SECONDS} s after its last refresh, or run again with --break-lock to remove it now`,
       });
     }
     for (const message of replacedMessages(outcome.replaced, target.name)) warn(message);

@@ -1,7 +1,9 @@
 /**
  * The operator lock's holder record (pure): who holds the cluster-wide lock, stored as one JSON
  * line in the lock file and as the value of the etcd key. Its freshness is not in the record:
- * the file's mtime (refreshed by its holder) or the etcd lease says whether it is still held.
+ * the file's mtime (refreshed by its holder) or the etcd lease says whether it is still held. The
+ * record says how long that lasts (`ttl`), so a run with a shorter LOCK_TTL cannot take the lock
+ * of a live holder with a longer one.
  */
 
 export interface HolderRecord {
@@ -16,12 +18,14 @@ export interface HolderRecord {
   readonly since: string;
   /** Random hex: only the holder knows it, so only the holder removes its own lock. */
   readonly token: string;
+  /** Seconds the lock outlives its last refresh (the holder's LOCK_TTL); absent in old records. */
+  readonly ttl?: number;
 }
 
 /** One JSON line, keys in a fixed order. */
 export function formatRecord(record: HolderRecord): string {
-  const { user, machine, pid, command, since, token } = record;
-  return JSON.stringify({ user, machine, pid, command, since, token });
+  const { user, machine, pid, command, since, token, ttl } = record;
+  return JSON.stringify({ user, machine, pid, command, since, token, ttl });
 }
 
 /** The record in a line, or undefined when the line is not a well-formed record. */
@@ -34,7 +38,7 @@ export function parseRecord(line: string): HolderRecord | undefined {
   }
   if (typeof value !== 'object' || value === null) return undefined;
   const v = value as Record<string, unknown>;
-  const { user, machine, pid, command, since, token } = v;
+  const { user, machine, pid, command, since, token, ttl } = v;
   if (
     typeof user !== 'string' ||
     typeof machine !== 'string' ||
@@ -43,11 +47,14 @@ export function parseRecord(line: string): HolderRecord | undefined {
     typeof command !== 'string' ||
     typeof since !== 'string' ||
     typeof token !== 'string' ||
-    !/^[0-9a-f]+$/.test(token)
+    !/^[0-9a-f]+$/.test(token) ||
+    (ttl !== undefined && (typeof ttl !== 'number' || !Number.isInteger(ttl) || ttl < 1))
   ) {
     return undefined;
   }
-  return { user, machine, pid, command, since, token };
+  return ttl === undefined
+    ? { user, machine, pid, command, since, token }
+    : { user, machine, pid, command, since, token, ttl };
 }
 
 /**

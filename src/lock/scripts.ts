@@ -70,11 +70,13 @@ export function acquireScript(
     `etcd_value=${q(JSON.stringify(line))}`,
     `replaced=()`,
     `held() { printf '${MARKER}result\\nheld\\n${MARKER}holder\\n%s\\n' "$1"; exit 0; }`,
-    // (a) the file: a live record refuses (unless broken); an expired one is taken over.
+    // (a) the file: a live record refuses (unless broken); an expired one is taken over. Live
+    // for the holder's TTL (in its record; records without one had the default).
     `if [ -s "$file" ]; then`,
     `  age=$(( $(date +%s) - $(stat -c %Y "$file") ))`,
     `  prev=$(head -n 1 "$file")`,
-    `  if [ "$age" -lt "$ttl" ]; then`,
+    `  prev_ttl=$(printf '%s\\n' "$prev" | sed -n 's/.*"ttl":\\([0-9][0-9]*\\)[,}].*/\\1/p')`,
+    `  if [ "$age" -lt "\${prev_ttl:-${DEFAULT_TTL_SECONDS}}" ]; then`,
     `    [ "$break_lock" = 1 ] || held "file live $age $prev"`,
     `    replaced+=("file broken $age $prev")`,
     `  else`,

@@ -79,7 +79,11 @@ export async function destroy(
     : await withOperatorLock(
         transport,
         targets,
-        { command: 'scripts/destroy.ts', breakLock: options.breakLock === true },
+        {
+          command: 'scripts/destroy.ts',
+          breakLock: options.breakLock === true,
+          ttlSeconds: ctx.config.lockTtl,
+        },
         reporter,
         run,
       );

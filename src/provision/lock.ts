@@ -14,6 +14,8 @@ export interface LockOptions {
   readonly command: string;
   /** --break-lock: remove another operator's lock first (it is named in a warning). */
   readonly breakLock: boolean;
+  /** LOCK_TTL: seconds the lock outlives a run that died holding it. */
+  readonly ttlSeconds: number;
 }
 
 export interface PendingLock {
@@ -39,6 +41,7 @@ export function startOperatorLock(
   const taking: Promise<OperatorLock> = acquireOperatorLock(transport, targets, {
     command: options.command,
     breakLock: options.breakLock,
+    ttlSeconds: options.ttlSeconds,
     onWarn: warn,
   }).then((lock) => {
     reporter.event({ type: 'info', host: 'lock', message: `operator lock held on ${lock.server}` });

@@ -109,7 +109,11 @@ export async function provision(
     : startOperatorLock(
         transport,
         cluster.map((s) => s.target),
-        { command: './provision.ts', breakLock: options.breakLock === true },
+        {
+          command: './provision.ts',
+          breakLock: options.breakLock === true,
+          ttlSeconds: inputs.config.lockTtl,
+        },
         reporter,
       );
   let result: ProvisionResult;

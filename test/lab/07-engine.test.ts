@@ -7,7 +7,15 @@
  * input is refused before any server is touched.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { test } from 'uvu';
@@ -156,9 +164,14 @@ test('a server cut off for 20 s in the middle of an apply converges on the next 
 });
 
 test('a second operator is refused, naming the holder; a killed holder’s lock expires', async () => {
-  const holder = start(lab);
+  // The holder's LOCK_TTL is short (25 s); runs with the default (60 s) respect it: its record
+  // carries it.
+  const shortEnv = '.lab/.env.short-lock';
+  writeFileSync(shortEnv, `${readFileSync('.lab/.env', 'utf8')}\nLOCK_TTL=25\n`);
+  const holder = start(['--servers', '.lab/servers.txt', '--env', shortEnv, '--json']);
   await holder.until((e) => e.type === 'info' && /operator lock held/.test(String(e['message'])));
   holder.child.kill('SIGSTOP');
+  const stopped = Date.now();
   try {
     const second = runCommand('provision.ts', lab);
     assert.is(second.status, 1, second.stdout + second.stderr);
@@ -173,11 +186,16 @@ test('a second operator is refused, naming the holder; a killed holder’s lock 
     holder.child.kill('SIGKILL');
   }
   await holder.done;
-  // Still held: a killed holder does not release; its lease and file expire after 60 s.
-  assert.is(runCommand('provision.ts', lab).status, 1);
-  await sleep(62_000);
+  // Still held: a killed holder does not release; its lease and file expire 25 s after its
+  // last refresh (before it was stopped).
+  const still = runCommand('provision.ts', lab);
+  assert.is(still.status, 1, still.stdout + still.stderr);
+  assert.match(still.stderr, /expires 25 s after its last refresh/);
+  assert.ok(Date.now() - stopped < 25_000, 'the refusals took longer than the TTL');
+  await sleep(Math.max(0, 27_000 - (Date.now() - stopped)));
   const after = runCommand('provision.ts', lab);
   assert.is(after.status, 0, after.stdout + after.stderr);
+  rmSync(shortEnv);
 });
 
 test('an app file name that would inject shell is refused before any server is touched', async () => {

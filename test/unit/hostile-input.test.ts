@@ -340,7 +340,7 @@ const CASES: Case[] = [
       ),
   },
   {
-    name: '.env: bad numbers (DNS_TTL, DNS_DRAIN_SECONDS, BACKUP_KEEP, WIREGUARD_PORT)',
+    name: '.env: bad numbers (DNS_TTL, DNS_DRAIN_SECONDS, BACKUP_KEEP, LOCK_TTL, WIREGUARD_PORT)',
     files: files(
       servers3,
       lines(
@@ -348,16 +348,18 @@ const CASES: Case[] = [
         'DNS_TTL=abc',
         'DNS_DRAIN_SECONDS=-1',
         'BACKUP_KEEP=0',
+        'LOCK_TTL=5',
         'WIREGUARD_PORT=70000',
       ),
     ),
     code: 2,
     stderr: (c) =>
       lines(
-        `✗ ${c.f('.env')} has 4 problem(s):`,
+        `✗ ${c.f('.env')} has 5 problem(s):`,
         '  - DNS_TTL=abc must be a whole number of seconds from 30 to 86400',
         '  - DNS_DRAIN_SECONDS=-1 must be a whole number of seconds from 0 to 86400',
         '  - BACKUP_KEEP=0 must be a whole number from 1 to 1000',
+        '  - LOCK_TTL=5 must be a whole number of seconds from 10 to 3600',
         '  - WIREGUARD_PORT=70000 must be a UDP port (1-65535)',
         ENV_HINT,
       ),

@@ -3,7 +3,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, utimesSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { formatRecord, type HolderRecord } from '../../src/lock/record.ts';
@@ -83,6 +83,34 @@ test('once its mtime is older than the TTL, a third acquire takes over', () => {
   assert.is(out.replaced[0]?.record?.token, 'aaaa');
   assert.ok((out.replaced[0]?.ageSeconds ?? 0) >= 60);
   assert.is(readFileSync(file, 'utf8'), `${formatRecord(third)}\n`);
+});
+
+test("a lock is live for its holder's TTL, not the TTL of the run that asks", () => {
+  const ago = (s: number) => {
+    const t = new Date(Date.now() - s * 1000);
+    utimesSync(file, t, t);
+  };
+  const take = (r: HolderRecord, ttlSeconds: number) =>
+    parseAcquireOutput(bash(acquireScript(r, { ttlSeconds, breakLock: false, ...paths })));
+  // A holder with LOCK_TTL=120, last refreshed 70 s ago: a run with 10 must not take it.
+  writeFileSync(file, `${formatRecord({ ...holder(6, 'f1f1'), ttl: 120 })}\n`);
+  ago(70);
+  assert.is(take(holder(7, 'f2f2'), 10)?.result, 'held');
+  // A record from before records carried a TTL: it had the default, 60 s.
+  writeFileSync(file, `${formatRecord(holder(6, 'f3f3'))}\n`);
+  ago(30);
+  assert.is(take(holder(7, 'f4f4'), 10)?.result, 'held');
+  ago(61);
+  assert.is(take(holder(7, 'f5f5'), 10)?.result, 'taken');
+  // A holder with a short TTL expires by its own, even for a run with a longer one.
+  writeFileSync(file, `${formatRecord({ ...holder(8, 'f6f6'), ttl: 10 })}\n`);
+  ago(11);
+  const out = take({ ...holder(1, 'aaaa'), ttl: 60 }, 60);
+  assert.ok(out?.result === 'taken', JSON.stringify(out));
+  assert.is(out.replaced[0]?.state, 'expired');
+  assert.is(out.replaced[0]?.record?.ttl, 10);
+  // Back to the state the next tests expect: holder 3 holds it.
+  writeFileSync(file, `${formatRecord(holder(3, 'cccc'))}\n`);
 });
 
 test('release by a non-holder leaves the lock in place', () => {

@@ -44,6 +44,7 @@ test('an unreachable first server passes the lock to the next; a second run is r
   const transport = localTransport();
   const first = await acquireOperatorLock(transport, [s1, s2], {
     command: './provision.ts',
+    ttlSeconds: 25,
     scriptOptions,
   });
   assert.is(first.server, 's2');
@@ -60,6 +61,8 @@ test('an unreachable first server passes the lock to the next; a second run is r
     /^the cluster is locked by .+@.+ \(pid \d+, \.\/provision\.ts\) since \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC \(\d+ s ago\)$/,
   );
   assert.match(e.hint ?? '', /--break-lock/);
+  // The holder's TTL, not the asker's default.
+  assert.match(e.hint ?? '', /its lock expires 25 s after its last refresh/);
   assert.is(e.exitCode, 1);
   await first.release();
   assert.not.ok(existsSync(file));

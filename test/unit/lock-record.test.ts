@@ -24,6 +24,16 @@ test('malformed records are refused', () => {
   assert.is(parseRecord(JSON.stringify({ ...alice, pid: 1.5 })), undefined);
   assert.is(parseRecord(JSON.stringify({ ...alice, token: 'not hex' })), undefined);
   assert.is(parseRecord(JSON.stringify({ ...alice, user: undefined })), undefined);
+  assert.is(parseRecord(JSON.stringify({ ...alice, ttl: '60' })), undefined);
+  assert.is(parseRecord(JSON.stringify({ ...alice, ttl: 0 })), undefined);
+});
+
+test("a record carries its holder's TTL; a record without one (older runs) still parses", () => {
+  const line = formatRecord({ ...alice, ttl: 15 });
+  assert.match(line, /,"ttl":15\}$/);
+  assert.equal(parseRecord(line), { ...alice, ttl: 15 });
+  assert.not.match(formatRecord(alice), /ttl/);
+  assert.equal(parseRecord(formatRecord(alice)), alice);
 });
 
 test('a lock expires once its last refresh is TTL seconds old', () => {
