@@ -43,6 +43,8 @@ function writeAtomic(path: string, text: string, mode: number): void {
 
 export class CertInstaller {
   #revision = -1;
+  /** This server's "installed" record was written (so a missing one was removed since). */
+  #reported = false;
 
   constructor(
     private readonly etcd: EtcdGateway,
@@ -61,7 +63,17 @@ export class CertInstaller {
     const kv = await this.etcd.get(KEYS.certificate);
     if (!kv) return;
     if (kv.modRevision !== this.#revision) await this.#fromEtcd(kv);
+    else if (this.#reported && !(await this.etcd.get(this.#installedKey))) {
+      // Our record goes when this server leaves the servers file (the first server prunes it with
+      // its peers record); back in the cluster, say again what is installed here.
+      this.log('this server\'s "certificate installed" record is gone: reported again');
+      await this.#fromEtcd(kv);
+    }
     await this.#ensureNginxListens();
+  }
+
+  get #installedKey(): string {
+    return `${KEYS.installedPrefix}${this.host}`;
   }
 
   /**
@@ -140,12 +152,13 @@ export class CertInstaller {
 
   async #report(stored: StoredCertificate): Promise<void> {
     await this.etcd.put(
-      `${KEYS.installedPrefix}${this.host}`,
+      this.#installedKey,
       JSON.stringify({
         serial: stored.serial,
         notAfter: stored.notAfter,
         at: new Date().toISOString(),
       }),
     );
+    this.#reported = true;
   }
 }
