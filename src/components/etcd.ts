@@ -15,6 +15,7 @@ import {
   ETCDCTL,
   etcdctl,
   parseEtcdAnswer,
+  PROXY_ENV,
 } from '../etcd/remote.ts';
 import type { Gate, Phase } from '../plan/phase.ts';
 import { section, textSections } from '../plan/sections.ts';
@@ -50,7 +51,13 @@ export function installPhase(): Phase {
 export function etcdGate(ctx: HostContext): Gate {
   return {
     title: 'etcd gate',
-    probe: `if ${HEALTHY}; then ${section('health')}; echo ok; fi\n${ETCD_QUERY_SCRIPT}`,
+    probe: [
+      `if ${HEALTHY}; then ${section('health')}; echo ok; fi`,
+      ETCD_QUERY_SCRIPT,
+      // The unit that serves etcd here: masked or failed, nothing will start it again.
+      `if [ -s ${PROXY_ENV} ]; then u=${PROXY_SERVICE}; else u=etcd; fi`,
+      `${section('unit')}; echo "$u $(systemctl is-enabled "$u" 2>/dev/null) $(systemctl show -p ActiveState --value "$u" 2>/dev/null)"`,
+    ].join('\n'),
     verdict: (out) => {
       const sec = textSections(out);
       const { role, status } = parseEtcdAnswer(sec);
@@ -58,9 +65,19 @@ export function etcdGate(ctx: HostContext): Gate {
       const who = role === 'proxy' ? 'the etcd proxy' : 'the member';
       return !status ? `${who} does not answer` : `${who} is not healthy or sees no leader`;
     },
+    hopeless: (out) => unitHopeless(textSections(out).get('unit') ?? ''),
     hint: `look at: journalctl -u etcd (or -u ${PROXY_SERVICE}) on ${ctx.self.server.spec}`,
     seconds: 60,
   };
+}
+
+/** `<unit> <is-enabled> <ActiveState>`: why waiting for the unit cannot help, if it cannot. */
+export function unitHopeless(line: string): string | undefined {
+  const [unit = '', enabled = '', active = ''] = line.trim().split(/\s+/);
+  if (enabled.startsWith('masked'))
+    return `${unit} is masked: nothing will start it (systemctl unmask ${unit})`;
+  if (active === 'failed') return `${unit} failed and systemd will not start it again`;
+  return undefined;
 }
 
 /**

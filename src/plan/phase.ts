@@ -38,6 +38,12 @@ export interface Gate {
   readonly title: string;
   readonly probe: string;
   readonly verdict: (output: string) => Verdict;
+  /**
+   * Why waiting cannot help (e.g. the service is masked: nothing will start it), read from the
+   * same output when the verdict is not a pass: the gate fails at once instead of at the end of
+   * its budget.
+   */
+  readonly hopeless?: (output: string) => Verdict;
   /** What to look at when the gate fails. */
   readonly hint: string;
   /** Time budget in seconds. */

@@ -274,6 +274,12 @@ export class Runner {
           ...(gate.fresh ? { fresh: gate.fresh } : {}),
         });
         why = gate.verdict(res.stdout);
+        const final = why === undefined ? undefined : gate.hopeless?.(res.stdout);
+        if (final !== undefined) {
+          throw new GateError(`${host.name}: ${gate.title}: ${why}: ${final}`, {
+            hint: gate.hint,
+          });
+        }
       } catch (e) {
         // A gate probing over new connections is polled on through connection failures.
         if (!gate.fresh || !(e instanceof ConnectError)) throw e;

@@ -277,4 +277,30 @@ test('a gate that never passes ends with GateError when its budget is spent', as
   assert.ok(fake.calls.length >= 2, `${fake.calls.length} poll(s)`);
 });
 
+test('a gate whose answer says waiting cannot help fails at once, with both reasons', async () => {
+  const { fake, runner } = setup({ pollMs: 5 });
+  fake.onOther = () => 'masked';
+  const started = Date.now();
+  const err = await runner
+    .gate(s1, {
+      ...gate(30, (out) => `said ${out}`),
+      hopeless: (out) => (out === 'masked' ? 'etcd is masked' : undefined),
+    })
+    .catch((e: unknown) => e);
+  assert.instance(err, GateError);
+  assert.is((err as GateError).message, 's1: etcd healthy: said masked: etcd is masked');
+  assert.is(fake.calls.length, 1);
+  assert.ok(Date.now() - started < 5000, 'it did not wait for its budget');
+});
+
+test('a hopeless-looking answer does not fail a gate whose verdict passes', async () => {
+  const { fake, runner } = setup();
+  fake.onOther = () => 'ok';
+  await runner.gate(s1, {
+    ...gate(5, (out) => (out === 'ok' ? undefined : 'no')),
+    hopeless: () => 'always hopeless',
+  });
+  assert.is(fake.calls.length, 1);
+});
+
 test.run();
