@@ -1,7 +1,8 @@
 /** Where the agent keeps things: files on the servers and keys in etcd (one place for both). */
+import { LIB_DIR } from '../paths.ts';
 
 export const AGENT_CONFIG = '/etc/shoestring/agent.json';
-export const AGENT_DIR = '/usr/local/lib/shoestring';
+export const AGENT_DIR = LIB_DIR;
 export const AGENT_BUNDLE = `${AGENT_DIR}/agent.cjs`;
 export const AGENT_SERVICE = 'shoestring-agent';
 

@@ -4,6 +4,7 @@
  * every server's subscription server (the full mesh), so any server's fastrouter can route a
  * request to any live instance. Adding a folder and provisioning deploys a new app.
  */
+import { LIB_DIR } from '../paths.ts';
 import type { App } from '../apps/discover.ts';
 import type { Gate, Phase } from '../plan/phase.ts';
 import { apt, files, shell, type Step } from '../plan/steps/index.ts';
@@ -18,7 +19,7 @@ import { ANNOUNCE_EVERY, SUBSCRIPTION_TOLERANCE, VASSALS_DIR } from './uwsgi.ts'
 
 export const APPS_DIR = '/srv/shoestring/apps';
 /** The apps gate's probe of this server's own instance (instance-status.py.hbs). */
-export const INSTANCE_STATUS = '/usr/local/lib/shoestring/instance-status';
+export const INSTANCE_STATUS = `${LIB_DIR}/instance-status`;
 export const VENVS_DIR = '/srv/shoestring/venvs';
 export { APPS_SOURCE } from '../apps/source.ts';
 
@@ -154,7 +155,7 @@ export function appsPhase(ctx: HostContext, apps: readonly App[]): Phase {
   steps.push(
     files.directory(APPS_DIR),
     files.directory(VENVS_DIR),
-    files.directory('/usr/local/lib/shoestring'),
+    files.directory(LIB_DIR),
     files.file(INSTANCE_STATUS, render('apps/instance-status.py.hbs', { timeout: 5 }), {
       mode: '0755',
     }),

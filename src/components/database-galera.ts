@@ -6,6 +6,7 @@
  * it. A configuration change never restarts a running member (the member list is only read at
  * start, and a restart is a state transfer): it takes effect at its next start.
  */
+import { LIB_DIR } from '../paths.ts';
 import {
   GALERA_CNF,
   GRASTATE,
@@ -23,7 +24,7 @@ import { PORTS } from './ports.ts';
 import type { HostContext } from './types.ts';
 
 export const CLUSTER_NAME = 'shoestring';
-export const DBCHECK_SCRIPT = '/usr/local/lib/shoestring/dbcheck';
+export const DBCHECK_SCRIPT = `${LIB_DIR}/dbcheck`;
 export const DBCHECK_SERVICE = 'shoestring-dbcheck.service';
 const DBCHECK_SERVICE_FILE = `/etc/systemd/system/${DBCHECK_SERVICE}`;
 /** How often the check asks its member, how long it waits, when its last answer is too old. */
@@ -88,7 +89,7 @@ export function configPhase(ctx: HostContext): Phase {
     steps: [
       // No restart on change: see the file's comment (the start phase starts it as a member).
       files.file(GALERA_CNF, galeraConfig(ctx)),
-      files.directory('/usr/local/lib/shoestring'),
+      files.directory(LIB_DIR),
       // The check before this one held the port: gone first.
       oldDbcheckAbsent(),
       files.file(DBCHECK_SCRIPT, render('database/dbcheck.py.hbs', DBCHECK_TIMING), {

@@ -5,6 +5,7 @@
  * the other one before the chosen one starts. Site files are checked by the server's own
  * validator before they stay.
  */
+import { LIB_DIR } from '../paths.ts';
 import type { WebServer } from '../config/env.ts';
 import type { Gate, Phase } from '../plan/phase.ts';
 import { apache, apt, files, nginx, systemd, type Notify, type Step } from '../plan/steps/index.ts';
@@ -20,7 +21,7 @@ const APACHE_SITE = '/etc/apache2/sites-available/shoestring.conf';
 const NGINX_SITE = '/etc/nginx/sites-available/shoestring';
 const APACHE_MODULES = ['proxy', 'proxy_uwsgi', 'rewrite', 'headers', 'ssl'] as const;
 /** Run before the front starts: waits until the fastrouter routes every app (boot, reboot). */
-export const WAIT_FOR_ROUTER = '/usr/local/lib/shoestring/wait-for-router';
+export const WAIT_FOR_ROUTER = `${LIB_DIR}/wait-for-router`;
 /**
  * Seconds the front waits at most for its router at start. The instances announce themselves
  * every second: a router that lacks an app this long will not have it soon.
@@ -74,7 +75,7 @@ export const FRONT_STOP_SECONDS = 20;
 function startOrder(service: string): Step[] {
   const dropIn = orderDropIn(service);
   return [
-    files.directory('/usr/local/lib/shoestring'),
+    files.directory(LIB_DIR),
     files.file(
       WAIT_FOR_ROUTER,
       render('web/wait-for-router.py.hbs', {
