@@ -8,7 +8,7 @@
  * each scenario fails when it misses the goals (chaos.ts GOALS).
  *
  * CHAOS_LONG=1 also runs every single-server scenario on 5 servers, and repeats the random
- * silent failure three times (about 25 minutes more).
+ * silent failure three times (about 30 minutes more).
  */
 import { mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
