@@ -9,7 +9,7 @@ import { promisify } from 'node:util';
 import type { WebServer } from '../config/env.ts';
 import { keyMatches, type StoredCertificate } from './certificate.ts';
 import type { EtcdGateway, KeyValue } from './etcd-gateway.ts';
-import { KEYS, NGINX_TLS_SNIPPET, TLS_CERT, TLS_DIR, TLS_KEY } from './keys.ts';
+import { KEYS, NGINX_TLS_SNIPPET, PEERS_PREFIX, TLS_CERT, TLS_DIR, TLS_KEY } from './keys.ts';
 import { parseCertificate } from './cert-duty.ts';
 
 const run = promisify(execFile);
@@ -63,13 +63,22 @@ export class CertInstaller {
     const kv = await this.etcd.get(KEYS.certificate);
     if (!kv) return;
     if (kv.modRevision !== this.#revision) await this.#fromEtcd(kv);
-    else if (this.#reported && !(await this.etcd.get(this.#installedKey))) {
-      // Our record goes when this server leaves the servers file (the first server prunes it with
-      // its peers record); back in the cluster, say again what is installed here.
+    else if (this.#reported && (await this.#backInTheCluster())) {
       this.log('this server\'s "certificate installed" record is gone: reported again');
       await this.#fromEtcd(kv);
     }
     await this.#ensureNginxListens();
+  }
+
+  /**
+   * Our record goes when this server leaves the servers file (the first server prunes it with
+   * its peers record). Once provision has recorded it again (its peers record), it is back: say
+   * again what is installed here. A server that left but still reaches etcd (a proxy's agent)
+   * stays forgotten.
+   */
+  async #backInTheCluster(): Promise<boolean> {
+    if (await this.etcd.get(this.#installedKey)) return false;
+    return (await this.etcd.get(`${PEERS_PREFIX}${this.host}`)) !== undefined;
   }
 
   get #installedKey(): string {
