@@ -192,10 +192,16 @@ test('a second operator is refused, naming the holder; a killed holder’s lock 
   assert.is(still.status, 1, still.stdout + still.stderr);
   assert.match(still.stderr, /expires 25 s after its last refresh/);
   assert.ok(Date.now() - stopped < 25_000, 'the refusals took longer than the TTL');
-  await sleep(Math.max(0, 27_000 - (Date.now() - stopped)));
-  const after = runCommand('provision.ts', lab);
-  assert.is(after.status, 0, after.stdout + after.stderr);
+  // Gone soon after: the last refresh may have been on its way at the stop, the file's age is
+  // in whole seconds and etcd revokes expired leases on its own beat, so it is asked again.
+  await sleep(Math.max(0, 25_000 - (Date.now() - stopped)));
+  let after = runCommand('provision.ts', lab);
+  while (after.status !== 0 && Date.now() - stopped < 45_000) {
+    await sleep(2000);
+    after = runCommand('provision.ts', lab);
+  }
   rmSync(shortEnv);
+  assert.is(after.status, 0, after.stdout + after.stderr);
 });
 
 test('an app file name that would inject shell is refused before any server is touched', async () => {
