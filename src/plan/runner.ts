@@ -261,7 +261,7 @@ export class Runner {
     }
   }
 
-  /** Polls a gate until it passes or its budget is spent (throws GateError). */
+  /** Polls a gate until it passes, its budget is spent or waiting cannot help (throws GateError). */
   async gate(host: Target, gate: Gate): Promise<void> {
     const on = gate.on ?? host;
     const end = Date.now() + gate.seconds * 1000;
@@ -276,9 +276,8 @@ export class Runner {
         why = gate.verdict(res.stdout);
         const final = why === undefined ? undefined : gate.hopeless?.(res.stdout);
         if (final !== undefined) {
-          throw new GateError(`${host.name}: ${gate.title}: ${why}: ${final}`, {
-            hint: gate.hint,
-          });
+          why = `${why}: ${final}`;
+          break;
         }
       } catch (e) {
         // A gate probing over new connections is polled on through connection failures.
