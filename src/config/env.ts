@@ -16,7 +16,7 @@ import { Secret } from '../redact.ts';
 import { clip } from './clip.ts';
 import { cloudnsTtlProblem } from '../dns/cloudns.ts';
 import { DEFAULT_MAX_RECORDS } from '../dns/window.ts';
-import { DEFAULT_TTL_SECONDS } from '../lock/scripts.ts';
+import { DEFAULT_TTL_SECONDS } from '../lock/record.ts';
 
 export type DnsProviderName = 'none' | 'powerdns' | 'cloudns' | 'cloudflare';
 export type WebServer = 'apache' | 'nginx';

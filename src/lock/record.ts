@@ -6,6 +6,9 @@
  * of a live holder with a longer one.
  */
 
+/** LOCK_TTL's default; also the TTL of a record from before records carried one. */
+export const DEFAULT_TTL_SECONDS = 60;
+
 export interface HolderRecord {
   /** The operator's login name on their machine. */
   readonly user: string;

@@ -11,12 +11,12 @@
 import { CLIENT_TLS } from '../etcd/pki.ts';
 import { ETCD_CLIENT } from '../etcd/remote.ts';
 import { q } from '../ssh/quote.ts';
-import { formatRecord, parseRecord, type HolderRecord } from './record.ts';
+import { DEFAULT_TTL_SECONDS, formatRecord, parseRecord, type HolderRecord } from './record.ts';
 
 export const DEFAULT_LOCK_DIR = '/var/lib/shoestring';
 export const LOCK_FILE_NAME = 'operator.lock';
 export const LOCK_KEY = '/shoestring/operator-lock';
-export const DEFAULT_TTL_SECONDS = 60;
+export { DEFAULT_TTL_SECONDS };
 const MARKER = '@@shoestring:lock-';
 
 export interface LockScriptOptions {
